@@ -1,0 +1,49 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PORT   ?= 11112
+# apt-get needs root; use sudo without a prompt when we are not root.
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo "sudo -n")
+
+.PHONY: run test check lint typecheck unit interop bench dcmtk clean
+
+$(STAMP): pyproject.toml
+	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	@touch $@
+
+# DCMTK is the reference peer of the interop tests and benchmarks.
+dcmtk:
+	@command -v storescp >/dev/null 2>&1 || { \
+	  echo "installing DCMTK (reference peer for interop tests)"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq dcmtk >/dev/null; }
+
+run: $(STAMP)
+	@mkdir -p received
+	@echo "dicomwire: dcmrecv listening on port $(PORT), storing into ./received"
+	@echo "  check it:    $(BIN)/echoscu -v localhost $(PORT)"
+	@echo "  send images: $(BIN)/storescu -v localhost $(PORT) +sd +r <directory>"
+	@echo "  stop it:     Ctrl-C"
+	$(BIN)/dcmrecv -v -xf $(CURDIR)/src/dicomwire/data/storescp.cfg Default -od received $(PORT)
+
+test: $(STAMP) dcmtk
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/mypy
+	$(BIN)/python -m pytest -q
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not interop"
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/mypy
+
+bench: $(STAMP) dcmtk
+	$(BIN)/python -m bench.echo
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""dicomwire: asyncio-native DICOM networking."""
