@@ -79,6 +79,10 @@ class NetworkError(DicomWireError):
 class ConnectError(NetworkError):
     """The TCP (or TLS) connection could not be made."""
 
+    def __init__(self, message: str, *, unknown_host: bool = False) -> None:
+        self.unknown_host = unknown_host
+        super().__init__(message)
+
 
 class ReadError(NetworkError):
     """Reading from the peer failed or the peer closed the connection."""

@@ -40,7 +40,9 @@ def max_pdv_data_length(max_pdu_length: int) -> int:
     ``max_pdu_length`` is the peer's Maximum Length Received: the largest value of
     the P-DATA-TF PDU-length field it accepts (the 6-byte PDU header excluded).
     0 means "no limit"; we then still fragment, at 1 MiB, to bound buffers.
+    Like DCMTK we also keep the PDU header's 6 bytes in reserve: some peers
+    count it in their limit, and the cost is nil.
     """
     if max_pdu_length == 0:
         return 1 << 20
-    return max_pdu_length - PDV_HEADER_LENGTH
+    return max(max_pdu_length - PDV_HEADER_LENGTH - PDU_HEADER_LENGTH, 1)

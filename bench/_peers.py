@@ -1,0 +1,100 @@
+"""Start and stop the servers the benchmarks compare: ours, DCMTK's and pynetdicom's."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+PYTHON = sys.executable
+ROOT = Path(__file__).resolve().parent.parent
+# DCMTK leaves Nagle on unless told: compare against it at its best.
+DCMTK_ENV = {**os.environ, "TCP_NODELAY": "1"}
+
+
+def have_dcmtk() -> bool:
+    return shutil.which("storescp") is not None and shutil.which("echoscu") is not None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_listening(port: int, proc: subprocess.Popen[bytes], limit: float = 15.0) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode} before listening")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.02)  # polling a port we do not own: no event to wait on
+    raise RuntimeError(f"nothing listening on port {port} after {limit} s")
+
+
+@contextmanager
+def server(argv: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        wait_listening(port, proc)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+PYNETDICOM_ECHO_SCP = """
+import sys
+from pynetdicom import AE
+from pynetdicom.sop_class import Verification
+ae = AE(ae_title="ANY-SCP")
+ae.add_supported_context(Verification)
+ae.start_server(("127.0.0.1", int(sys.argv[1])), block=True)
+"""
+
+PYNETDICOM_ECHO_SCU = """
+import sys
+from pynetdicom import AE
+from pynetdicom.sop_class import Verification
+ae = AE(ae_title="ECHOSCU")
+ae.add_requested_context(Verification)
+assoc = ae.associate("127.0.0.1", int(sys.argv[1]), ae_title="ANY-SCP")
+assert assoc.is_established
+for _ in range(int(sys.argv[2])):
+    status = assoc.send_c_echo()
+    assert status.Status == 0
+assoc.release()
+"""
+
+OUR_ECHO_SCP = """
+import asyncio, sys
+from dicomwire.dimse.messages import CEchoRQ
+from dicomwire.net.server import AcceptorSettings, Server
+from dicomwire.services.verification import handle_echo
+
+async def main() -> None:
+    server = Server(AcceptorSettings(), {CEchoRQ: handle_echo})
+    await server.start("127.0.0.1", int(sys.argv[1]))
+    await server.serve_forever()
+
+asyncio.run(main())
+"""
+
+
+def timed(argv: list[str], env: dict[str, str] | None = None) -> float:
+    started = time.perf_counter()
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, timeout=600)
+    return time.perf_counter() - started

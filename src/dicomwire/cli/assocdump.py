@@ -1,0 +1,105 @@
+"""The association parameter dump DCMTK's tools print at debug level.
+
+Same block shape as DCMTK (``BEGIN A-ASSOCIATE-RQ`` ... ``END``) so people who
+grep DCMTK logs find the same lines; UIDs with a DCMTK name print as ``=Name``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from dicomwire import uids
+from dicomwire.ul.items import ContextResult, PresentationContextAC, RoleSelection, UserInformation
+from dicomwire.ul.pdu import AAssociateAC, AAssociateRQ
+
+_RESULTS = {
+    ContextResult.ACCEPTANCE: "Accepted",
+    ContextResult.USER_REJECTION: "User Rejection",
+    ContextResult.NO_REASON: "Provider Rejection",
+    ContextResult.ABSTRACT_SYNTAX_NOT_SUPPORTED: "Abstract Syntax Not Supported",
+    ContextResult.TRANSFER_SYNTAXES_NOT_SUPPORTED: "Transfer Syntaxes Not Supported",
+}
+
+
+def _named(uid: str, name_of: Callable[[str], str]) -> str:
+    name = name_of(uid)
+    return uid if name == uid else "=" + name
+
+
+def _role(role: RoleSelection | None) -> str:
+    if role is None:
+        return "Default"
+    return {(True, False): "SCU", (False, True): "SCP", (True, True): "SCP/SCU"}.get(
+        (role.scu_role, role.scp_role), "Default"
+    )
+
+
+def dump_association(
+    request: AAssociateRQ, accept: AAssociateAC | None = None, name_of: Callable[[str], str] = uids.name_of
+) -> list[str]:
+    """The lines of DCMTK's association dump: the request alone, or with the answer."""
+    ours = request.user_information
+    theirs: UserInformation | None = accept.user_information if accept else None
+    title = "A-ASSOCIATE-AC" if accept else "A-ASSOCIATE-RQ"
+    lines = [
+        f"====================== BEGIN {title} =====================",
+        f"Our Implementation Class UID:      {ours.implementation_class_uid}",
+        f"Our Implementation Version Name:   {ours.implementation_version_name}",
+        f"Their Implementation Class UID:    {theirs.implementation_class_uid if theirs else ''}",
+        f"Their Implementation Version Name: {theirs.implementation_version_name if theirs else ''}",
+        f"Application Context Name:    {request.application_context}",
+        f"Calling Application Name:    {request.calling_ae}",
+        f"Called Application Name:     {request.called_ae}",
+        f"Responding Application Name: {accept.called_ae if accept else request.called_ae}",
+        f"Our Max PDU Receive Size:    {ours.max_length or 0}",
+        f"Their Max PDU Receive Size:  {(theirs.max_length or 0) if theirs else 0}",
+        "Presentation Contexts:",
+    ]
+    answers = {c.context_id: c for c in accept.presentation_contexts} if accept else {}
+    proposed_roles = {r.sop_class_uid: r for r in ours.role_selections}
+    accepted_roles = {r.sop_class_uid: r for r in theirs.role_selections} if theirs else {}
+    for context in request.presentation_contexts:
+        answer = answers.get(context.context_id)
+        lines += _context_lines(context.context_id, context.abstract_syntax, context.transfer_syntaxes,
+                                answer, proposed_roles.get(context.abstract_syntax),
+                                accepted_roles.get(context.abstract_syntax), name_of)
+    lines += [
+        f"Requested Extended Negotiation: {'present' if ours.extended_negotiation else 'none'}",
+        f"Accepted Extended Negotiation:  {'present' if theirs and theirs.extended_negotiation else 'none'}",
+        f"Requested User Identity Negotiation: {_identity(ours)}",
+        f"User Identity Negotiation Response:  {'present' if theirs and theirs.user_identity_ac else 'none'}",
+        f"======================= END {title} ======================",
+    ]
+    return lines
+
+
+def _context_lines(
+    context_id: int,
+    abstract: str,
+    syntaxes: tuple[str, ...],
+    answer: PresentationContextAC | None,
+    proposed_role: RoleSelection | None,
+    accepted_role: RoleSelection | None,
+    name_of: Callable[[str], str],
+) -> list[str]:
+    status = "Proposed" if answer is None else _RESULTS.get(ContextResult(answer.result), "Rejected")
+    lines = [
+        f"  Context ID:        {context_id} ({status})",
+        f"    Abstract Syntax: {_named(abstract, name_of)}",
+        f"    Proposed SCP/SCU Role: {_role(proposed_role)}",
+    ]
+    if answer is None:
+        lines.append("    Proposed Transfer Syntax(es):")
+        lines += [f"      {_named(ts, name_of)}" for ts in syntaxes]
+    elif answer.accepted:
+        lines.append(f"    Accepted SCP/SCU Role: {_role(accepted_role)}")
+        lines.append(f"    Accepted Transfer Syntax: {_named(answer.transfer_syntax, name_of)}")
+    return lines
+
+
+def _identity(info: UserInformation) -> str:
+    identity = info.user_identity_rq
+    if identity is None:
+        return "none"
+    kinds = {1: "Username", 2: "Username/Password", 3: "Kerberos", 4: "SAML", 5: "JWT"}
+    return kinds.get(identity.identity_type, f"type {identity.identity_type}")

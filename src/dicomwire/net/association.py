@@ -1,0 +1,458 @@
+"""An association over an asyncio transport: the thin loop around the sans-IO core.
+
+``Association`` is an ``asyncio.Protocol``.  Bytes from the peer go straight
+into the Upper Layer machine in ``data_received``; its effects are performed
+here (write, close, ARTIM) and complete DIMSE messages wait in an inbox for
+``receive()``.  No polling, no threads: a request/response round trip costs
+one write and one wake-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from dicomwire.dimse.fragments import (
+    DatasetSink,
+    MessageAssembler,
+    MessageReceived,
+    command_pdvs,
+    dataset_pdvs,
+    stream_dataset_pdvs,
+)
+from dicomwire.dimse.messages import Message, encode_message
+from dicomwire.errors import (
+    AcseTimeout,
+    AssociationAborted,
+    AssociationError,
+    DicomWireError,
+    DimseTimeout,
+    LocalProtocolError,
+    NetworkTimeout,
+    ProtocolError,
+    WriteError,
+)
+from dicomwire.ul import machine as ul
+from dicomwire.ul.negotiation import AcceptedContext
+from dicomwire.ul.pdu import AAssociateAC, AAssociateRJ, AAssociateRQ, AbortSource
+from dicomwire.ul.pdv import PDV
+from dicomwire.ul.states import State
+
+log = logging.getLogger("dicomwire.net")
+
+SinkFactory = Callable[[int, Message], DatasetSink | None]
+Dataset = bytes | memoryview | BinaryIO | None
+# Pause reading when this many complete messages wait unread.
+_INBOX_HIGH_WATER = 64
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """DCMTK's four timeouts, in seconds; None = wait forever."""
+
+    connect: float | None = None  # -to
+    socket: float | None = 60.0  # -ts
+    acse: float | None = 30.0  # -ta
+    dimse: float | None = None  # -td
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseRequested:
+    """The peer asked to release the association (A-RELEASE indication)."""
+
+
+Received = MessageReceived | ReleaseRequested
+
+
+def _earliest(*limits: float | None) -> float | None:
+    present = [limit for limit in limits if limit is not None]
+    return min(present) if present else None
+
+
+class Association(asyncio.Protocol):
+    """One association, requestor or acceptor, over one transport."""
+
+    def __init__(
+        self,
+        *,
+        requestor: bool,
+        max_pdu_length: int = 16384,
+        timeouts: Timeouts = Timeouts(),
+        sink_factory: SinkFactory | None = None,
+    ) -> None:
+        self.requestor = requestor
+        self.timeouts = timeouts
+        self.max_pdu_length = max_pdu_length
+        self.ul = ul.UpperLayer(requestor=requestor, max_pdu_length=max_pdu_length)
+        self.assembler = MessageAssembler(sink_factory=sink_factory)
+        self.request: AAssociateRQ | None = None
+        self.accept: AAssociateAC | None = None
+        self.contexts: dict[int, AcceptedContext] = {}
+        self.peer_max_pdu_length = 0
+        self.peer_address: tuple[str, int] = ("", 0)
+        self.error: DicomWireError | None = None
+        self._loop = asyncio.get_running_loop()
+        self._transport: asyncio.Transport | None = None
+        self._inbox: collections.deque[Received] = collections.deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._negotiation: asyncio.Future[object] = self._loop.create_future()
+        self._released: asyncio.Future[None] = self._loop.create_future()
+        self._closed: asyncio.Future[None] = self._loop.create_future()
+        self._write_paused = False
+        self._drain_waiter: asyncio.Future[None] | None = None
+        self._read_paused = False
+        self._artim: asyncio.TimerHandle | None = None
+        self._last_activity = self._loop.time()
+        self._message_id = 0
+        self._handlers: dict[type, Callable[[ul.Effect], None]] = {
+            ul.Send: self._on_send,
+            ul.Connect: lambda effect: None,  # the transport exists before the machine starts
+            ul.CloseTransport: self._on_close,
+            ul.StartTimer: self._on_start_timer,
+            ul.StopTimer: self._on_stop_timer,
+            ul.AssociateIndication: self._on_negotiation,
+            ul.AssociateAccepted: self._on_negotiation,
+            ul.AssociateRejected: self._on_negotiation,
+            ul.DataIndication: self._on_data,
+            ul.ReleaseIndication: self._on_release_indication,
+            ul.ReleaseConfirmation: self._on_release_confirmation,
+            ul.AbortIndication: self._on_abort,
+        }
+
+    # -- asyncio.Protocol --------------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple):
+            self.peer_address = (str(peer[0]), int(peer[1]))
+        if not self.requestor:
+            self._apply(self.ul.connection_made())
+
+    def data_received(self, data: bytes) -> None:
+        self._last_activity = self._loop.time()
+        self._apply(self.ul.receive(data))
+
+    def eof_received(self) -> bool | None:
+        return False  # close our side too; connection_lost follows
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._transport = None
+        if self.ul.state is not State.STA1:
+            self._apply(self.ul.connection_lost())
+        self._cancel_artim()
+        self._finish(self.error or AssociationAborted(AbortSource.SERVICE_PROVIDER, 0, "connection closed"))
+        self._wake_drain(exc)
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        self._wake_drain(None)
+
+    # -- effects ---------------------------------------------------------------------------
+    def _apply(self, effects: list[ul.Effect]) -> None:
+        handlers = self._handlers
+        for effect in effects:
+            handlers[type(effect)](effect)
+
+    def _on_send(self, effect: ul.Effect) -> None:
+        assert isinstance(effect, ul.Send)
+        if self._transport is not None:
+            self._transport.write(effect.data)
+
+    def _on_close(self, effect: ul.Effect) -> None:
+        if self._transport is not None:
+            self._transport.close()
+
+    def _on_start_timer(self, effect: ul.Effect) -> None:
+        self._cancel_artim()
+        delay = self.timeouts.acse if self.timeouts.acse is not None else 30.0
+        self._artim = self._loop.call_later(delay, self._artim_expired)
+
+    def _on_stop_timer(self, effect: ul.Effect) -> None:
+        self._cancel_artim()
+
+    def _cancel_artim(self) -> None:
+        if self._artim is not None:
+            self._artim.cancel()
+            self._artim = None
+
+    def _artim_expired(self) -> None:
+        self._artim = None
+        if self.ul.state in (State.STA2, State.STA13):
+            self._apply(self.ul.timer_expired())
+        elif self._transport is not None:
+            self._transport.abort()
+
+    def _on_negotiation(self, effect: ul.Effect) -> None:
+        if not self._negotiation.done():
+            self._negotiation.set_result(effect)
+
+    def _on_data(self, effect: ul.Effect) -> None:
+        assert isinstance(effect, ul.DataIndication)
+        try:
+            for pdv in effect.pdvs:
+                for event in self.assembler.feed(pdv):
+                    self._deliver(event)
+        except ProtocolError as exc:
+            log.error("DIMSE protocol error from peer: %s", exc)
+            self.error = exc
+            self._apply(self.ul.abort())
+            self._on_close(effect)
+
+    def _deliver(self, item: Received) -> None:
+        self._inbox.append(item)
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        if len(self._inbox) >= _INBOX_HIGH_WATER and self._transport is not None and not self._read_paused:
+            self._read_paused = True
+            self._transport.pause_reading()
+
+    def _on_release_indication(self, effect: ul.Effect) -> None:
+        if self.ul.state is State.STA9:  # release collision, we requested: answer at once (AR-9)
+            self._apply(self.ul.release_response())
+        elif self.ul.state is State.STA8:
+            self._deliver(ReleaseRequested())
+
+    def _on_release_confirmation(self, effect: ul.Effect) -> None:
+        if self.ul.state is State.STA12:  # release collision, acceptor side (AR-10 then AR-4)
+            self._apply(self.ul.release_response())
+        if not self._released.done():
+            self._released.set_result(None)
+
+    def _on_abort(self, effect: ul.Effect) -> None:
+        assert isinstance(effect, ul.AbortIndication)
+        error = AssociationAborted(effect.source, effect.reason, effect.detail)
+        self.error = self.error or error
+        self._finish(error)
+        if self._transport is not None and effect.source == AbortSource.SERVICE_PROVIDER:
+            self._transport.close()
+
+    def _finish(self, error: DicomWireError) -> None:
+        """The association is over: wake everyone still waiting."""
+        for future in (self._negotiation, self._released):
+            if not future.done():
+                future.set_exception(error)
+                future.exception()  # mark retrieved: nobody may be waiting
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(error)
+        if not self._closed.done():
+            self._closed.set_result(None)
+
+    # -- establishing ----------------------------------------------------------------------
+    async def request_association(self, request: AAssociateRQ) -> AAssociateAC | AAssociateRJ:
+        """Requestor: send the A-ASSOCIATE-RQ and wait (ACSE timeout) for the answer."""
+        self.request = request
+        self._apply(self.ul.associate(request))
+        self._apply(self.ul.connection_made())
+        answer = await self._wait(self._negotiation, self.timeouts.acse, AcseTimeout, "A-ASSOCIATE response")
+        if isinstance(answer, ul.AssociateAccepted):
+            self.accept = answer.accept
+            self._adopt_peer_limit(answer.accept)
+            return answer.accept
+        assert isinstance(answer, ul.AssociateRejected)
+        return answer.reject
+
+    async def wait_for_request(self) -> AAssociateRQ:
+        """Acceptor: the peer's A-ASSOCIATE-RQ (ARTIM closes a silent peer)."""
+        answer = await self._negotiation
+        assert isinstance(answer, ul.AssociateIndication)
+        self.request = answer.request
+        return answer.request
+
+    def send_accept(self, accept: AAssociateAC, contexts: dict[int, AcceptedContext]) -> None:
+        assert self.request is not None
+        self.accept = accept
+        self.contexts = contexts
+        self._adopt_peer_limit(self.request)
+        self._apply(self.ul.accept(accept))
+
+    def send_reject(self, reject: AAssociateRJ) -> None:
+        self._apply(self.ul.reject(reject))
+
+    def _adopt_peer_limit(self, pdu: AAssociateRQ | AAssociateAC) -> None:
+        max_length = pdu.user_information.max_length
+        self.peer_max_pdu_length = max_length if max_length is not None else 0
+
+    # -- DIMSE -------------------------------------------------------------------------------
+    def next_message_id(self) -> int:
+        self._message_id = self._message_id % 0xFFFF + 1
+        return self._message_id
+
+    async def send(self, context_id: int, message: Message, dataset: Dataset = None) -> None:
+        """Send one DIMSE message, streaming its data set when it is a file."""
+        self._check_usable()
+        limit = self.peer_max_pdu_length
+        pdvs: Iterator[PDV] | list[PDV] = command_pdvs(context_id, encode_message(message), limit)
+        if dataset is None or isinstance(dataset, bytes | memoryview):
+            if dataset is not None:
+                pdvs = [*pdvs, *dataset_pdvs(context_id, dataset, limit)]
+            self._write_pdvs(pdvs)
+        else:
+            self._write_pdvs(pdvs)
+            for pdv in stream_dataset_pdvs(context_id, dataset.read, limit):
+                self._write_pdvs((pdv,))
+                if self._write_paused:
+                    await self.drain()
+        if self._write_paused:
+            await self.drain()
+
+    def _write_pdvs(self, pdvs: Iterator[PDV] | list[PDV] | tuple[PDV, ...]) -> None:
+        state_ok = self.ul.state in (State.STA6, State.STA8)
+        if not state_ok or self._transport is None:
+            raise self._unusable()
+        machine, transport = self.ul, self._transport
+        for pdv in pdvs:
+            for effect in machine.send_data((pdv,)):
+                transport.write(effect.data)  # type: ignore[union-attr]
+
+    async def drain(self) -> None:
+        """Wait until the transport's buffer drained (socket timeout applies)."""
+        while self._write_paused:
+            if self._transport is None:
+                raise self._unusable()
+            self._drain_waiter = self._loop.create_future()
+            try:
+                await self._wait(self._drain_waiter, self.timeouts.socket, NetworkTimeout, "network write")
+            finally:
+                self._drain_waiter = None
+
+    def _wake_drain(self, exc: Exception | None) -> None:
+        waiter = self._drain_waiter
+        if waiter is not None and not waiter.done():
+            if exc is None:
+                waiter.set_result(None)
+            else:
+                waiter.set_exception(WriteError(str(exc)))
+
+    async def receive(self, timeout: float | None = None) -> Received:
+        """The next complete DIMSE message (or the peer's release request).
+
+        ``timeout`` overrides the DIMSE timeout for this wait; the socket
+        timeout also applies, counted from the last byte received.
+        """
+        while not self._inbox:
+            self._check_usable()
+            self._waiter = self._loop.create_future()
+            try:
+                await self._wait_idle(self._waiter, self.timeouts.dimse if timeout is None else timeout)
+            finally:
+                self._waiter = None
+        item = self._inbox.popleft()
+        if self._read_paused and len(self._inbox) < _INBOX_HIGH_WATER // 2 and self._transport is not None:
+            self._read_paused = False
+            self._transport.resume_reading()
+        return item
+
+    async def _wait_idle(self, future: asyncio.Future[None], dimse: float | None) -> None:
+        """Wait for ``future``; time out after ``dimse`` seconds, or after the
+        socket timeout without a single byte from the peer."""
+        started = self._loop.time()
+        while True:
+            limit = _earliest(dimse, self.timeouts.socket)
+            if limit is None:
+                await future
+                return
+            now = self._loop.time()
+            deadline = _earliest(
+                None if dimse is None else started + dimse,
+                None if self.timeouts.socket is None else self._last_activity + self.timeouts.socket,
+            )
+            assert deadline is not None
+            try:
+                await asyncio.wait_for(asyncio.shield(future), max(deadline - now, 0))
+                return
+            except TimeoutError:
+                now = self._loop.time()
+                if dimse is not None and now >= started + dimse:
+                    raise DimseTimeout(f"no DIMSE message within {dimse:g} s") from None
+                if self.timeouts.socket is not None and now >= self._last_activity + self.timeouts.socket:
+                    raise NetworkTimeout(f"network idle for {self.timeouts.socket:g} s") from None
+
+    async def _wait(
+        self, future: asyncio.Future[object] | asyncio.Future[None], limit: float | None,
+        error: type[DicomWireError], what: str,
+    ) -> object:
+        if limit is None:
+            return await future
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), limit)
+        except TimeoutError:
+            raise error(f"no {what} within {limit:g} s") from None
+
+    def _check_usable(self) -> None:
+        if self.ul.state not in (State.STA6, State.STA7, State.STA8) or self._transport is None:
+            raise self._unusable()
+
+    def _unusable(self) -> DicomWireError:
+        if self.error is not None:
+            return self.error
+        if self._closed.done():
+            return AssociationAborted(AbortSource.SERVICE_PROVIDER, 0, "connection closed")
+        return LocalProtocolError(f"association not established (state {self.ul.state.name})")
+
+    # -- ending ------------------------------------------------------------------------------
+    async def release(self) -> None:
+        """Requestor: A-RELEASE, wait (ACSE timeout) for the reply; the transport closes."""
+        if self.ul.state is not State.STA6:
+            raise self._unusable()
+        self._apply(self.ul.release())
+        try:
+            await self._wait(self._released, self.timeouts.acse, AcseTimeout, "A-RELEASE response")
+        except AcseTimeout:
+            self.abort()
+            raise
+
+    async def respond_release(self) -> None:
+        """Acceptor: answer a release request, then give the peer ARTIM to close."""
+        if self.ul.state is State.STA8:
+            self._apply(self.ul.release_response())
+        await self.wait_closed(self.timeouts.acse)
+
+    def abort(self) -> None:
+        """A-ABORT (service user) and close; safe to call in any state."""
+        if self.ul.state in (State.STA1, State.STA2, State.STA13) or self._transport is None:
+            if self._transport is not None:
+                self._transport.close()
+            return
+        self._apply(self.ul.abort())
+        if self._transport is not None:
+            self._transport.close()  # flushes the A-ABORT first
+
+    async def wait_closed(self, limit: float | None = None) -> None:
+        """Wait until the transport is gone; abort it hard after ``limit`` seconds."""
+        try:
+            await self._wait(self._closed, limit, NetworkTimeout, "connection close")
+        except NetworkTimeout:
+            if self._transport is not None:
+                self._transport.abort()
+            await self._closed
+
+    @property
+    def established(self) -> bool:
+        return self.ul.state is State.STA6
+
+    @property
+    def is_closed(self) -> bool:
+        return self._closed.done()
+
+    def context_for(self, abstract_syntax: str, transfer_syntax: str | None = None) -> AcceptedContext:
+        """The first accepted context for a SOP class (and transfer syntax)."""
+        for context in self.contexts.values():
+            if context.abstract_syntax == abstract_syntax and (
+                transfer_syntax is None or context.transfer_syntax == transfer_syntax
+            ):
+                return context
+        raise AssociationError(f"no accepted presentation context for {abstract_syntax}")

@@ -1,0 +1,150 @@
+"""Requesting associations: ``async with associate(host, port, ...) as assoc``."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl as _ssl
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from dicomwire import uids
+from dicomwire.errors import AssociationRejected, ConnectError, NetworkTimeout
+from dicomwire.net.association import Association, SinkFactory, Timeouts
+from dicomwire.ul.items import (
+    PresentationContextRQ,
+    RoleSelection,
+    SOPClassCommonExtendedNegotiation,
+    SOPClassExtendedNegotiation,
+    UserIdentityRQ,
+    UserInformation,
+)
+from dicomwire.ul.negotiation import accepted_contexts, propose
+from dicomwire.ul.pdu import AAssociateRQ
+
+ContextSpec = tuple[str, Sequence[str]]
+
+
+@dataclass(frozen=True)
+class RequestorSettings:
+    """Everything the requestor puts in its A-ASSOCIATE-RQ."""
+
+    calling_ae: str = "DICOMWIRE"
+    called_ae: str = "ANY-SCP"
+    contexts: Sequence[ContextSpec] | Sequence[PresentationContextRQ] = ()
+    max_pdu_length: int = 16384
+    roles: Sequence[RoleSelection] = ()
+    extended_negotiation: Sequence[SOPClassExtendedNegotiation] = ()
+    common_extended_negotiation: Sequence[SOPClassCommonExtendedNegotiation] = ()
+    user_identity: UserIdentityRQ | None = None
+    async_ops_window: tuple[int, int] | None = None
+    implementation_class_uid: str = uids.DICOMWIRE_IMPLEMENTATION_CLASS_UID
+    implementation_version_name: str = uids.DICOMWIRE_IMPLEMENTATION_VERSION
+    timeouts: Timeouts = field(default_factory=Timeouts)
+
+    def build_request(self) -> AAssociateRQ:
+        contexts = self.contexts
+        if contexts and isinstance(contexts[0], PresentationContextRQ):
+            proposal = tuple(c for c in contexts if isinstance(c, PresentationContextRQ))
+        else:
+            proposal = propose(c for c in contexts if isinstance(c, tuple))
+        info = UserInformation(
+            max_length=self.max_pdu_length,
+            implementation_class_uid=self.implementation_class_uid,
+            implementation_version_name=self.implementation_version_name,
+            async_ops_window=self.async_ops_window,
+            role_selections=tuple(self.roles),
+            extended_negotiation=tuple(self.extended_negotiation),
+            common_extended_negotiation=tuple(self.common_extended_negotiation),
+            user_identity_rq=self.user_identity,
+        )
+        return AAssociateRQ(
+            called_ae=self.called_ae,
+            calling_ae=self.calling_ae,
+            user_information=info,
+            presentation_contexts=proposal,
+        )
+
+
+async def open_association(
+    host: str,
+    port: int,
+    settings: RequestorSettings,
+    *,
+    ssl: _ssl.SSLContext | None = None,
+    sink_factory: SinkFactory | None = None,
+) -> Association:
+    """Connect, negotiate and return an established association.
+
+    Raises ConnectError / NetworkTimeout when the peer cannot be reached,
+    AssociationRejected when it says no, AcseTimeout when it says nothing.
+    """
+    request = settings.build_request()
+    loop = asyncio.get_running_loop()
+    timeouts = settings.timeouts
+
+    def factory() -> Association:
+        return Association(
+            requestor=True, max_pdu_length=settings.max_pdu_length, timeouts=timeouts, sink_factory=sink_factory
+        )
+
+    try:
+        connecting = loop.create_connection(factory, host, port, ssl=ssl)
+        _, assoc = await asyncio.wait_for(connecting, timeouts.connect)
+    except TimeoutError:
+        raise NetworkTimeout(f"no connection to {host}:{port} within {timeouts.connect:g} s") from None
+    except socket.gaierror as exc:
+        raise ConnectError(f"Attempt to connect to unknown host: {host}", unknown_host=True) from exc
+    except OSError as exc:
+        raise ConnectError(exc.strerror or str(exc)) from exc
+    try:
+        answer = await assoc.request_association(request)
+    except BaseException:
+        assoc.abort()
+        raise
+    if not assoc.established:
+        assoc.abort()
+        raise AssociationRejected(answer.result, answer.source, answer.reason)  # type: ignore[union-attr]
+    assert assoc.accept is not None
+    assoc.contexts = accepted_contexts(
+        request.presentation_contexts,
+        assoc.accept.presentation_contexts,
+        request.user_information.role_selections,
+        assoc.accept.user_information.role_selections,
+    )
+    return assoc
+
+
+class associate:  # noqa: N801 - reads as a function: `async with associate(...)`
+    """``await associate(...)`` or ``async with associate(...) as assoc``.
+
+    The context manager releases the association on a normal exit and aborts
+    it when the block raises.
+    """
+
+    def __init__(self, host: str, port: int, settings: RequestorSettings | None = None, **kwargs: Any) -> None:
+        ssl = kwargs.pop("ssl", None)
+        sink_factory = kwargs.pop("sink_factory", None)
+        self._call = (host, port, settings or RequestorSettings(**kwargs), ssl, sink_factory)
+        self._assoc: Association | None = None
+
+    def __await__(self) -> Generator[Any, None, Association]:
+        host, port, settings, ssl, sink_factory = self._call
+        return open_association(host, port, settings, ssl=ssl, sink_factory=sink_factory).__await__()
+
+    async def __aenter__(self) -> Association:
+        self._assoc = await self
+        return self._assoc
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        assoc = self._assoc
+        if assoc is None:
+            return
+        if exc is None and assoc.established:
+            await assoc.release()
+        else:
+            assoc.abort()
