@@ -60,9 +60,15 @@ def dump_association(
     accepted_roles = {r.sop_class_uid: r for r in theirs.role_selections} if theirs else {}
     for context in request.presentation_contexts:
         answer = answers.get(context.context_id)
-        lines += _context_lines(context.context_id, context.abstract_syntax, context.transfer_syntaxes,
-                                answer, proposed_roles.get(context.abstract_syntax),
-                                accepted_roles.get(context.abstract_syntax), name_of)
+        lines += _context_lines(
+            context.context_id,
+            context.abstract_syntax,
+            context.transfer_syntaxes,
+            answer,
+            proposed_roles.get(context.abstract_syntax),
+            accepted_roles.get(context.abstract_syntax),
+            name_of,
+        )
     lines += [
         f"Requested Extended Negotiation: {'present' if ours.extended_negotiation else 'none'}",
         f"Accepted Extended Negotiation:  {'present' if theirs and theirs.extended_negotiation else 'none'}",

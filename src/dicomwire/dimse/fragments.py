@@ -215,6 +215,13 @@ class MessageAssembler:
         """The message whose data set is being received, if any."""
         return self._message
 
+    def abandon(self) -> DatasetSink | None:
+        """Forget the half-received message and hand back its sink, if any,
+        so that the owner can discard what was written."""
+        sink = self._sink
+        self.reset()
+        return sink
+
     def reset(self) -> None:
         """Forget any half-received message (the sink, if any, is the caller's)."""
         self._context_id = None

@@ -25,7 +25,7 @@ from dicomwire.dimse.fragments import (
     dataset_pdvs,
     stream_dataset_pdvs,
 )
-from dicomwire.dimse.messages import Message, encode_message
+from dicomwire.dimse.messages import CCancelRQ, Message, encode_message
 from dicomwire.errors import (
     AcseTimeout,
     AssociationAborted,
@@ -146,11 +146,19 @@ class Association(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._transport = None
+        self._discard_partial_dataset()
         if self.ul.state is not State.STA1:
             self._apply(self.ul.connection_lost())
         self._cancel_artim()
         self._finish(self.error or AssociationAborted(AbortSource.SERVICE_PROVIDER, 0, "connection closed"))
         self._wake_drain(exc)
+
+    def _discard_partial_dataset(self) -> None:
+        """A data set cut off by the end of the association leaves nothing behind."""
+        sink = self.assembler.abandon()
+        discard = getattr(sink, "discard", None)
+        if callable(discard):
+            discard()
 
     def pause_writing(self) -> None:
         self._write_paused = True
@@ -356,6 +364,18 @@ class Association(asyncio.Protocol):
             self._transport.resume_reading()
         return item
 
+    def take_cancel(self, message_id: int) -> bool:
+        """True (and consumed) if a C-CANCEL-RQ for ``message_id`` has arrived.
+
+        SCP handlers call this between responses; it never waits.
+        """
+        for item in self._inbox:
+            message = getattr(item, "message", None)
+            if isinstance(message, CCancelRQ) and message.message_id_being_responded_to == message_id:
+                self._inbox.remove(item)
+                return True
+        return False
+
     async def _wait_idle(self, future: asyncio.Future[None], dimse: float | None) -> None:
         """Wait for ``future``; time out after ``dimse`` seconds, or after the
         socket timeout without a single byte from the peer."""
@@ -382,8 +402,11 @@ class Association(asyncio.Protocol):
                     raise NetworkTimeout(f"network idle for {self.timeouts.socket:g} s") from None
 
     async def _wait(
-        self, future: asyncio.Future[object] | asyncio.Future[None], limit: float | None,
-        error: type[DicomWireError], what: str,
+        self,
+        future: asyncio.Future[object] | asyncio.Future[None],
+        limit: float | None,
+        error: type[DicomWireError],
+        what: str,
     ) -> object:
         if limit is None:
             return await future
@@ -401,6 +424,8 @@ class Association(asyncio.Protocol):
             return self.error
         if self._closed.done():
             return AssociationAborted(AbortSource.SERVICE_PROVIDER, 0, "connection closed")
+        if self.ul.state is State.STA13:
+            return AssociationAborted(AbortSource.SERVICE_USER, 0, "association already aborted")
         return LocalProtocolError(f"association not established (state {self.ul.state.name})")
 
     # -- ending ------------------------------------------------------------------------------

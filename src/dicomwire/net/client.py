@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import ssl as _ssl
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
@@ -87,18 +88,16 @@ async def open_association(
 
     def factory() -> Association:
         return Association(
-            requestor=True, max_pdu_length=settings.max_pdu_length, timeouts=timeouts, sink_factory=sink_factory
+            requestor=True,
+            max_pdu_length=settings.max_pdu_length,
+            timeouts=timeouts,
+            sink_factory=sink_factory,
         )
 
     try:
-        connecting = loop.create_connection(factory, host, port, ssl=ssl)
-        _, assoc = await asyncio.wait_for(connecting, timeouts.connect)
+        assoc = await asyncio.wait_for(_connect(loop, host, port, factory, ssl), timeouts.connect)
     except TimeoutError:
         raise NetworkTimeout(f"no connection to {host}:{port} within {timeouts.connect:g} s") from None
-    except socket.gaierror as exc:
-        raise ConnectError(f"Attempt to connect to unknown host: {host}", unknown_host=True) from exc
-    except OSError as exc:
-        raise ConnectError(exc.strerror or str(exc)) from exc
     try:
         answer = await assoc.request_association(request)
     except BaseException:
@@ -117,6 +116,37 @@ async def open_association(
     return assoc
 
 
+async def _connect(
+    loop: asyncio.AbstractEventLoop,
+    host: str,
+    port: int,
+    factory: Callable[[], Association],
+    ssl: _ssl.SSLContext | None,
+) -> Association:
+    """Try each address of ``host`` in turn; errors carry the OS's words."""
+    try:
+        addresses = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise ConnectError(f"Attempt to connect to unknown host: {host}", unknown_host=True) from exc
+    last: OSError | None = None
+    for family, _, proto, _, address in addresses:
+        try:
+            _, assoc = await loop.create_connection(
+                factory,
+                str(address[0]),
+                int(address[1]),
+                family=family,
+                proto=proto,
+                ssl=ssl,
+                server_hostname=host if ssl else None,
+            )
+            return assoc
+        except OSError as exc:
+            last = exc
+    reason = os.strerror(last.errno) if last is not None and last.errno else str(last)
+    raise ConnectError(reason)
+
+
 class associate:  # noqa: N801 - reads as a function: `async with associate(...)`
     """``await associate(...)`` or ``async with associate(...) as assoc``.
 
@@ -124,7 +154,9 @@ class associate:  # noqa: N801 - reads as a function: `async with associate(...)
     it when the block raises.
     """
 
-    def __init__(self, host: str, port: int, settings: RequestorSettings | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, host: str, port: int, settings: RequestorSettings | None = None, **kwargs: Any
+    ) -> None:
         ssl = kwargs.pop("ssl", None)
         sink_factory = kwargs.pop("sink_factory", None)
         self._call = (host, port, settings or RequestorSettings(**kwargs), ssl, sink_factory)

@@ -60,7 +60,9 @@ def negotiate(
     if settings.check is not None and (rejection := settings.check(request, peer)) is not None:
         return rejection
     answers = answer_contexts(
-        request.presentation_contexts, settings.supported, prefer_requestor_order=settings.prefer_requestor_order
+        request.presentation_contexts,
+        settings.supported,
+        prefer_requestor_order=settings.prefer_requestor_order,
     )
     roles = answer_roles(request.user_information.role_selections, settings.roles)
     contexts = _usable_contexts(request, answers, roles)
@@ -94,7 +96,9 @@ def _usable_contexts(
             continue
         abstract = by_id[answer.context_id].abstract_syntax
         scu, scp = requestor_roles.get(abstract, (True, False))
-        usable[answer.context_id] = AcceptedContext(answer.context_id, abstract, answer.transfer_syntax, scu, scp)
+        usable[answer.context_id] = AcceptedContext(
+            answer.context_id, abstract, answer.transfer_syntax, scu, scp
+        )
     return usable
 
 
@@ -124,7 +128,9 @@ class Server:
 
     async def start(self, host: str | None, port: int) -> None:
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(self._new_association, host, port, ssl=self._ssl, reuse_address=True)
+        self._server = await loop.create_server(
+            self._new_association, host, port, ssl=self._ssl, reuse_address=True
+        )
 
     @property
     def port(self) -> int:
@@ -192,7 +198,9 @@ class Server:
             log.warning("Refusing Association (too many associations)")
             assoc.send_reject(
                 AAssociateRJ(
-                    RejectResult.TRANSIENT, RejectSource.SERVICE_PROVIDER_PRESENTATION, REASON_LOCAL_LIMIT_EXCEEDED
+                    RejectResult.TRANSIENT,
+                    RejectSource.SERVICE_PROVIDER_PRESENTATION,
+                    REASON_LOCAL_LIMIT_EXCEEDED,
                 )
             )
             return False
@@ -219,6 +227,8 @@ class Server:
                 assoc.abort()
                 return
             await handler(assoc, item)
+            if not assoc.established:
+                return  # the handler ended the association (e.g. aborted it)
 
 
 def _rj(reject: AAssociateRJ) -> tuple[int, int, int]:

@@ -14,13 +14,14 @@ from dicomwire.net.association import Association, ReleaseRequested
 log = logging.getLogger("dicomwire.services.verification")
 
 
-async def echo(assoc: Association, *, timeout: float | None = None) -> int:
+async def echo(assoc: Association, *, message_id: int | None = None, timeout: float | None = None) -> int:
     """Send one C-ECHO-RQ and return the status of the response.
 
     ``timeout`` overrides the association's DIMSE timeout for the response.
     """
     context = assoc.context_for(uids.VERIFICATION)
-    message_id = assoc.next_message_id()
+    if message_id is None:
+        message_id = assoc.next_message_id()
     await assoc.send(context.context_id, CEchoRQ(message_id=message_id))
     reply = await assoc.receive(timeout)
     if isinstance(reply, ReleaseRequested):

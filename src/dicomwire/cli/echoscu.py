@@ -1,0 +1,144 @@
+"""echoscu: DICOM verification (C-ECHO) SCU, a drop-in for DCMTK's echoscu."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from dicomwire import uids
+from dicomwire.cli import options
+from dicomwire.cli.assocdump import dump_association
+from dicomwire.cli.logging import app_logger
+from dicomwire.cli.netreport import report_association_failure
+from dicomwire.dimse.status import dcmtk_status_string
+from dicomwire.errors import AssociationAborted, DicomTimeout, DicomWireError
+from dicomwire.net.association import Association, Timeouts
+from dicomwire.net.client import RequestorSettings, open_association
+from dicomwire.services.verification import echo
+
+PROG = "echoscu"
+EXIT_ASSOCIATION_ABORTED = 70
+
+# DCMTK 3.6.7 echoscu's transfer syntaxes for -pts, in its order (from `echoscu -d -pts 38`).
+PROPOSABLE_TRANSFER_SYNTAXES: tuple[str, ...] = (
+    "1.2.840.10008.1.2",  # LittleEndianImplicit
+    "1.2.840.10008.1.2.1",  # LittleEndianExplicit
+    "1.2.840.10008.1.2.2",  # BigEndianExplicit
+    *(f"1.2.840.10008.1.2.4.{n}" for n in range(50, 67)),  # JPEG processes 1 .. 29
+    "1.2.840.10008.1.2.4.70",  # JPEG lossless SV1
+    "1.2.840.10008.1.2.5",  # RLE lossless
+    "1.2.840.10008.1.2.1.99",  # deflated explicit LE
+    "1.2.840.10008.1.2.4.80",  # JPEG-LS lossless
+    "1.2.840.10008.1.2.4.81",  # JPEG-LS near-lossless
+    *(f"1.2.840.10008.1.2.4.{n}" for n in range(90, 94)),  # JPEG 2000 (part 1 and 2)
+    *(f"1.2.840.10008.1.2.4.{n}" for n in range(100, 109)),  # MPEG-2, MPEG-4, HEVC
+)
+
+
+def build_parser() -> options.DcmtkParser:
+    parser = options.DcmtkParser(PROG, "DICOM verification (C-ECHO) SCU", long_column=19)
+    parser.add_param("peer", "hostname of DICOM peer")
+    parser.add_param("port", "tcp/ip port number of peer", type=options.PORT)
+    options.add_general_options(parser)
+    parser.add_group("network options")
+    options.add_ae_title_options(parser, aet_default="ECHOSCU", aec_default="ANY-SCP")
+    parser.add_subgroup("association negotiation debugging")
+    parser.add_option(
+        "-pts",
+        "--propose-ts",
+        "propose n transfer syntaxes",
+        dest="propose_ts",
+        metavar="[n]umber",
+        type=options.Integer(1, len(PROPOSABLE_TRANSFER_SYNTAXES), unsigned=True),
+    )
+    parser.add_option(
+        "-ppc",
+        "--propose-pc",
+        "propose n presentation contexts",
+        dest="propose_pc",
+        metavar="[n]umber",
+        type=options.Integer(1, 128, unsigned=True),
+    )
+    options.add_other_network_options(parser, repeat=True, abort=True)
+    options.add_tls_options(parser, offline_verification=True)
+    return parser
+
+
+def requestor_settings(ns: argparse.Namespace) -> RequestorSettings:
+    net = options.network_settings(ns, default_ae_title="ECHOSCU")
+    syntaxes = PROPOSABLE_TRANSFER_SYNTAXES[: ns.propose_ts or 1]
+    contexts = [(uids.VERIFICATION, syntaxes)] * (ns.propose_pc or 1)
+    return RequestorSettings(
+        calling_ae=net.ae_title,
+        called_ae=net.called_ae_title or "ANY-SCP",
+        contexts=contexts,
+        max_pdu_length=net.max_pdu,
+        timeouts=Timeouts(
+            connect=net.connect_timeout,
+            socket=net.socket_timeout,
+            acse=net.acse_timeout,
+            dimse=net.dimse_timeout,
+        ),
+    )
+
+
+async def run(ns: argparse.Namespace) -> int:
+    log = app_logger(PROG)
+    settings = requestor_settings(ns)
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("Request Parameters:\n%s", "\n".join(dump_association(settings.build_request())))
+    log.info("Requesting Association")
+    try:
+        assoc = await open_association(ns.peer, ns.port, settings)
+    except DicomWireError as exc:
+        report_association_failure(log, exc)
+        return 1
+    if log.isEnabledFor(logging.DEBUG) and assoc.request and assoc.accept:
+        log.debug(
+            "Association Parameters Negotiated:\n%s", "\n".join(dump_association(assoc.request, assoc.accept))
+        )
+    if not assoc.contexts:
+        log.fatal("No Acceptable Presentation Contexts")
+        assoc.abort()
+        return 1
+    log.info("Association Accepted (Max Send PDV: %d)", max(assoc.peer_max_pdu_length - 12, 0))
+    return await _echo_and_close(assoc, ns, log)
+
+
+async def _echo_and_close(assoc: Association, ns: argparse.Namespace, log: logging.Logger) -> int:
+    try:
+        for _ in range(ns.repeat or 1):
+            message_id = assoc.next_message_id()
+            log.info("Sending Echo Request (MsgID %d)", message_id)
+            status = await echo(assoc, message_id=message_id)
+            log.info("Received Echo Response (%s)", dcmtk_status_string(status, "echo"))
+    except AssociationAborted as exc:
+        log.error("Echo Failed: %s", exc)
+        log.info("Peer Aborted Association")
+        return 0
+    except (DicomTimeout, DicomWireError) as exc:
+        log.error("Echo Failed: %s", exc)
+        log.error("Echo SCU Failed: %s", exc)
+        log.info("Aborting Association")
+        assoc.abort()
+        return EXIT_ASSOCIATION_ABORTED
+    if ns.abort:
+        log.info("Aborting Association")
+        assoc.abort()
+        await assoc.wait_closed(5)
+        return 0
+    log.info("Releasing Association")
+    try:
+        await assoc.release()
+    except DicomWireError as exc:
+        log.fatal("Association Release Failed: %s", exc)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return options.run_tool(build_parser(), run, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
