@@ -90,7 +90,13 @@ async def main() -> None:
     await server.start("127.0.0.1", int(sys.argv[1]))
     await server.serve_forever()
 
-asyncio.run(main())
+from dicomwire.cli.options import run_event_loop
+
+async def main_exit() -> int:
+    await main()
+    return 0
+
+run_event_loop(main_exit())
 """
 
 

@@ -50,8 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=3000, help="echoes per association (default 3000)")
     parser.add_argument("--pynetdicom-count", type=int, default=300, help="echoes when pynetdicom is involved")
+    parser.add_argument("--peers", default="dicomwire,dcmtk,pynetdicom", help="comma-separated peers to compare")
     args = parser.parse_args(argv)
-    names = ["dicomwire", "dcmtk", "pynetdicom"] if have_dcmtk() else ["dicomwire", "pynetdicom"]
+    names = [name for name in args.peers.split(",") if name in SERVERS and (name != "dcmtk" or have_dcmtk())]
     results: dict[tuple[str, str], float] = {}
     for server_name in names:
         make_server, env = SERVERS[server_name]
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{client_name + ' -> ' + server_name:32} {value:10.0f}")
     ours = results[("dicomwire", "dicomwire")]
     print()
-    for other in names[1:]:
+    for other in [name for name in names if name != "dicomwire"]:
         print(f"ratio dicomwire/dicomwire vs {other}/{other}: {ours / results[(other, other)]:.2f}x")
     return 0
 

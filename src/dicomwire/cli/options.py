@@ -106,7 +106,7 @@ import platform
 import re
 import ssl
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn, Protocol
 
@@ -1255,13 +1255,23 @@ def run_tool(
         refused = reject_unsupported_tls(ns, cli_logging.app_logger(parser.prog))
         if refused is not None:
             return refused
-        return asyncio.run(_as_coroutine(run, ns))
+        return run_event_loop(_as_coroutine(run, ns))
     except CommandLineExit as exc:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
     finally:
         cli_logging.shutdown_logging()
+
+
+def run_event_loop(coroutine: Coroutine[Any, Any, int]) -> int:
+    """Run a tool's coroutine on uvloop when it is installed (faster), else asyncio's loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coroutine)
 
 
 async def _as_coroutine(

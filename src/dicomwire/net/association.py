@@ -15,7 +15,7 @@ import logging
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from dicomwire.dimse.fragments import (
     DatasetSink,
@@ -126,8 +126,9 @@ class Association(asyncio.Protocol):
 
     # -- asyncio.Protocol --------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        # uvloop's transports do not subclass asyncio.Transport; the interface is the same.
+        self._transport = cast(asyncio.Transport, transport)
+        transport = self._transport
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -378,28 +379,44 @@ class Association(asyncio.Protocol):
 
     async def _wait_idle(self, future: asyncio.Future[None], dimse: float | None) -> None:
         """Wait for ``future``; time out after ``dimse`` seconds, or after the
-        socket timeout without a single byte from the peer."""
+        socket timeout without a single byte from the peer.
+
+        One loop timer, re-armed only when it fires early: no wait_for/shield
+        task per message on the hot path.
+        """
+        socket_limit = self.timeouts.socket
+        if dimse is None and socket_limit is None:
+            await future
+            return
         started = self._loop.time()
-        while True:
-            limit = _earliest(dimse, self.timeouts.socket)
-            if limit is None:
-                await future
+        timer: asyncio.TimerHandle | None = None
+
+        def deadline() -> float:
+            candidates = []
+            if dimse is not None:
+                candidates.append(started + dimse)
+            if socket_limit is not None:
+                candidates.append(self._last_activity + socket_limit)
+            return min(candidates)
+
+        def expire() -> None:
+            if future.done():
                 return
             now = self._loop.time()
-            deadline = _earliest(
-                None if dimse is None else started + dimse,
-                None if self.timeouts.socket is None else self._last_activity + self.timeouts.socket,
-            )
-            assert deadline is not None
-            try:
-                await asyncio.wait_for(asyncio.shield(future), max(deadline - now, 0))
-                return
-            except TimeoutError:
-                now = self._loop.time()
-                if dimse is not None and now >= started + dimse:
-                    raise DimseTimeout(f"no DIMSE message within {dimse:g} s") from None
-                if self.timeouts.socket is not None and now >= self._last_activity + self.timeouts.socket:
-                    raise NetworkTimeout(f"network idle for {self.timeouts.socket:g} s") from None
+            if dimse is not None and now >= started + dimse:
+                future.set_exception(DimseTimeout(f"no DIMSE message within {dimse:g} s"))
+            elif socket_limit is not None and now >= self._last_activity + socket_limit:
+                future.set_exception(NetworkTimeout(f"network idle for {socket_limit:g} s"))
+            else:
+                nonlocal timer
+                timer = self._loop.call_at(deadline(), expire)
+
+        timer = self._loop.call_at(deadline(), expire)
+        try:
+            await future
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     async def _wait(
         self,

@@ -76,12 +76,10 @@ class PduReader:
         return pdus
 
     def push(self, data: bytes | bytearray | memoryview) -> None:
-        """Buffer ``data``; a bad PDU header already complete raises at once."""
+        """Buffer ``data``; ``next_pdu`` reads it (and checks each header as soon as complete)."""
         if self._error is not None:
             raise RemoteProtocolError(f"input refused after an earlier error: {self._error}")
         self._buffer += data
-        if self.pending >= _HEADER:
-            self._check_header()
 
     def next_pdu(self) -> PDU | None:
         """The next complete PDU, or None when more bytes are needed."""

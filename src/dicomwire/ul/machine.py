@@ -192,6 +192,8 @@ class UpperLayer:
         """
         if self._idle() or self._reader.failed:
             return []
+        if self.state is State.STA4:
+            raise LocalProtocolError("bytes received before the transport connection was open (Sta4)")
         effects: list[Effect] = []
         try:
             self._reader.push(data)
