@@ -49,6 +49,8 @@ SinkFactory = Callable[[int, Message], DatasetSink | None]
 Dataset = bytes | memoryview | BinaryIO | None
 # Pause reading when this many complete messages wait unread.
 _INBOX_HIGH_WATER = 64
+# Small PDUs of one message are joined into one write (one syscall) up to this size.
+_WRITE_BATCH = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +109,7 @@ class Association(asyncio.Protocol):
         self._drain_waiter: asyncio.Future[None] | None = None
         self._read_paused = False
         self._artim: asyncio.TimerHandle | None = None
+        self._idle_timer: asyncio.TimerHandle | None = None
         self._last_activity = self._loop.time()
         self._message_id = 0
         self._handlers: dict[type, Callable[[ul.Effect], None]] = {
@@ -151,6 +154,9 @@ class Association(asyncio.Protocol):
         if self.ul.state is not State.STA1:
             self._apply(self.ul.connection_lost())
         self._cancel_artim()
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
         self._finish(self.error or AssociationAborted(AbortSource.SERVICE_PROVIDER, 0, "connection closed"))
         self._wake_drain(exc)
 
@@ -319,13 +325,22 @@ class Association(asyncio.Protocol):
             await self.drain()
 
     def _write_pdvs(self, pdvs: Iterator[PDV] | list[PDV] | tuple[PDV, ...]) -> None:
-        state_ok = self.ul.state in (State.STA6, State.STA8)
-        if not state_ok or self._transport is None:
+        """Write each PDV as one P-DATA-TF, batching small PDUs into one write call."""
+        if self.ul.state not in (State.STA6, State.STA8) or self._transport is None:
             raise self._unusable()
         machine, transport = self.ul, self._transport
+        batch: list[bytes] = []
+        size = 0
         for pdv in pdvs:
             for effect in machine.send_data((pdv,)):
-                transport.write(effect.data)  # type: ignore[union-attr]
+                data = effect.data  # type: ignore[union-attr]
+                batch.append(data)
+                size += len(data)
+            if size >= _WRITE_BATCH:
+                transport.write(b"".join(batch))
+                batch, size = [], 0
+        if batch:
+            transport.write(batch[0] if len(batch) == 1 else b"".join(batch))
 
     async def drain(self) -> None:
         """Wait until the transport's buffer drained (socket timeout applies)."""
@@ -378,45 +393,38 @@ class Association(asyncio.Protocol):
         return False
 
     async def _wait_idle(self, future: asyncio.Future[None], dimse: float | None) -> None:
-        """Wait for ``future``; time out after ``dimse`` seconds, or after the
-        socket timeout without a single byte from the peer.
+        """Wait for ``future``; time out after ``dimse`` seconds, or once the peer
+        has sent nothing for the socket timeout.
 
-        One loop timer, re-armed only when it fires early: no wait_for/shield
-        task per message on the hot path.
+        The socket timeout is one watchdog per association, re-armed only when
+        it fires: no timer per message on the hot path.
         """
-        socket_limit = self.timeouts.socket
-        if dimse is None and socket_limit is None:
-            await future
-            return
-        started = self._loop.time()
-        timer: asyncio.TimerHandle | None = None
-
-        def deadline() -> float:
-            candidates = []
-            if dimse is not None:
-                candidates.append(started + dimse)
-            if socket_limit is not None:
-                candidates.append(self._last_activity + socket_limit)
-            return min(candidates)
-
-        def expire() -> None:
-            if future.done():
-                return
-            now = self._loop.time()
-            if dimse is not None and now >= started + dimse:
-                future.set_exception(DimseTimeout(f"no DIMSE message within {dimse:g} s"))
-            elif socket_limit is not None and now >= self._last_activity + socket_limit:
-                future.set_exception(NetworkTimeout(f"network idle for {socket_limit:g} s"))
-            else:
-                nonlocal timer
-                timer = self._loop.call_at(deadline(), expire)
-
-        timer = self._loop.call_at(deadline(), expire)
+        timer = None
+        if dimse is not None:
+            timer = self._loop.call_later(dimse, self._dimse_expired, future, dimse)
+        if self.timeouts.socket is not None and self._idle_timer is None:
+            self._idle_timer = self._loop.call_at(self._last_activity + self.timeouts.socket, self._idle_check)
         try:
             await future
         finally:
             if timer is not None:
                 timer.cancel()
+
+    @staticmethod
+    def _dimse_expired(future: asyncio.Future[None], limit: float) -> None:
+        if not future.done():
+            future.set_exception(DimseTimeout(f"no DIMSE message within {limit:g} s"))
+
+    def _idle_check(self) -> None:
+        self._idle_timer = None
+        waiter, limit = self._waiter, self.timeouts.socket
+        if waiter is None or waiter.done() or limit is None:
+            return  # not waiting now: the next wait arms the watchdog again
+        due = self._last_activity + limit
+        if self._loop.time() >= due:
+            waiter.set_exception(NetworkTimeout(f"network idle for {limit:g} s"))
+        else:
+            self._idle_timer = self._loop.call_at(due, self._idle_check)
 
     async def _wait(
         self,

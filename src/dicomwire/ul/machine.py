@@ -159,6 +159,9 @@ class UpperLayer:
 
     def send_data(self, pdvs: Sequence[PDV]) -> list[Effect]:
         """P-DATA request: one P-DATA-TF PDU carrying ``pdvs``."""
+        if self.state is State.STA6 and pdvs:
+            # Table 9-10 cell (Evt9, Sta6) = DT-1, next state Sta6: inlined, it is the hot path.
+            return [Send(encode_pdata(pdvs))]
         return self._run(Event.EVT9, pdvs)
 
     def release(self) -> list[Effect]:
@@ -201,6 +204,10 @@ class UpperLayer:
                 pdu = self._reader.next_pdu()
                 if pdu is None:
                     break
+                if type(pdu) is PDataTF and self.state is State.STA6:
+                    # Table 9-10 cell (Evt10, Sta6) = DT-2, next state Sta6: inlined, the hot path.
+                    effects.append(DataIndication(pdu.pdvs))
+                    continue
                 effects += self._run(_PDU_EVENTS[type(pdu)], pdu=pdu)
         except RemoteProtocolError as exc:
             effects += self._run(Event.EVT19, str(exc))
