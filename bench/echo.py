@@ -33,7 +33,10 @@ SERVERS: dict[str, tuple[Callable[[int], list[str]], dict[str, str] | None]] = {
     "pynetdicom": (lambda port: [PYTHON, "-c", PYNETDICOM_ECHO_SCP, str(port)], None),
 }
 CLIENTS: dict[str, tuple[ClientCmd, dict[str, str] | None]] = {
-    "dicomwire": (lambda port, n: [os.path.join(BIN, "echoscu"), "--repeat", str(n), "127.0.0.1", str(port)], None),
+    "dicomwire": (
+        lambda port, n: [os.path.join(BIN, "echoscu"), "--repeat", str(n), "127.0.0.1", str(port)],
+        None,
+    ),
     "dcmtk": (lambda port, n: ["echoscu", "--repeat", str(n), "127.0.0.1", str(port)], DCMTK_ENV),
     "pynetdicom": (lambda port, n: [PYTHON, "-c", PYNETDICOM_ECHO_SCU, str(port), str(n)], None),
 }
@@ -49,8 +52,12 @@ def rate(client: str, port: int, count: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=3000, help="echoes per association (default 3000)")
-    parser.add_argument("--pynetdicom-count", type=int, default=300, help="echoes when pynetdicom is involved")
-    parser.add_argument("--peers", default="dicomwire,dcmtk,pynetdicom", help="comma-separated peers to compare")
+    parser.add_argument(
+        "--pynetdicom-count", type=int, default=300, help="echoes when pynetdicom is involved"
+    )
+    parser.add_argument(
+        "--peers", default="dicomwire,dcmtk,pynetdicom", help="comma-separated peers to compare"
+    )
     args = parser.parse_args(argv)
     names = [name for name in args.peers.split(",") if name in SERVERS and (name != "dcmtk" or have_dcmtk())]
     results: dict[tuple[str, str], float] = {}

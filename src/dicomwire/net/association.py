@@ -403,7 +403,9 @@ class Association(asyncio.Protocol):
         if dimse is not None:
             timer = self._loop.call_later(dimse, self._dimse_expired, future, dimse)
         if self.timeouts.socket is not None and self._idle_timer is None:
-            self._idle_timer = self._loop.call_at(self._last_activity + self.timeouts.socket, self._idle_check)
+            self._idle_timer = self._loop.call_at(
+                self._last_activity + self.timeouts.socket, self._idle_check
+            )
         try:
             await future
         finally:

@@ -147,7 +147,7 @@ async def _connect(
     raise ConnectError(reason)
 
 
-class associate:  # noqa: N801 - reads as a function: `async with associate(...)`
+class associate:
     """``await associate(...)`` or ``async with associate(...) as assoc``.
 
     The context manager releases the association on a normal exit and aborts
