@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import itertools
 import logging
 import socket
 from collections.abc import Callable, Iterator
@@ -110,6 +111,7 @@ class Association(asyncio.Protocol):
         self._read_paused = False
         self._artim: asyncio.TimerHandle | None = None
         self._idle_timer: asyncio.TimerHandle | None = None
+        self._close_timer: asyncio.TimerHandle | None = None
         self._last_activity = self._loop.time()
         self._message_id = 0
         self._handlers: dict[type, Callable[[ul.Effect], None]] = {
@@ -143,7 +145,13 @@ class Association(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._last_activity = self._loop.time()
+        before = self.ul.state
         self._apply(self.ul.receive(data))
+        if before is State.STA2 and self.ul.state is State.STA13:
+            # The peer's first PDU was invalid or unexpected (AA-1), or had a protocol version
+            # we do not speak (AE-6): we answered A-ABORT / A-ASSOCIATE-RJ.  PS3.8 would wait
+            # ARTIM for the peer to close, but such a peer will not: close (after the flush).
+            self._close_transport()
 
     def eof_received(self) -> bool | None:
         return False  # close our side too; connection_lost follows
@@ -154,9 +162,10 @@ class Association(asyncio.Protocol):
         if self.ul.state is not State.STA1:
             self._apply(self.ul.connection_lost())
         self._cancel_artim()
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
-            self._idle_timer = None
+        for timer in (self._idle_timer, self._close_timer):
+            if timer is not None:
+                timer.cancel()
+        self._idle_timer = self._close_timer = None
         self._finish(self.error or AssociationAborted(AbortSource.SERVICE_PROVIDER, 0, "connection closed"))
         self._wake_drain(exc)
 
@@ -186,8 +195,25 @@ class Association(asyncio.Protocol):
             self._transport.write(effect.data)
 
     def _on_close(self, effect: ul.Effect) -> None:
-        if self._transport is not None:
-            self._transport.close()
+        self._close_transport()
+
+    def _close_transport(self) -> None:
+        """Close once what is buffered is sent, but never wait forever for that.
+
+        A graceful close waits until the write buffer drains, which never happens
+        if the peer stopped reading: then (writing paused) the connection is
+        dropped at once, and any other pending flush gets the socket timeout.
+        """
+        transport = self._transport
+        if transport is None:
+            return
+        if self._write_paused:
+            transport.abort()
+            return
+        transport.close()
+        limit = self.timeouts.socket
+        if self._close_timer is None and limit is not None and transport.get_write_buffer_size():
+            self._close_timer = self._loop.call_later(limit, transport.abort)
 
     def _on_start_timer(self, effect: ul.Effect) -> None:
         self._cancel_artim()
@@ -215,15 +241,27 @@ class Association(asyncio.Protocol):
 
     def _on_data(self, effect: ul.Effect) -> None:
         assert isinstance(effect, ul.DataIndication)
+        if self.ul.state in (State.STA1, State.STA13):
+            # Effects come in batches, one per chunk of bytes: a P-DATA followed in the same
+            # chunk by an A-ABORT, or data after a message we already aborted for, is moot.
+            return
         try:
             for pdv in effect.pdvs:
                 for event in self.assembler.feed(pdv):
                     self._deliver(event)
         except ProtocolError as exc:
-            log.error("DIMSE protocol error from peer: %s", exc)
-            self.error = exc
-            self._apply(self.ul.abort())
-            self._on_close(effect)
+            # The peer's fault (a bad command set, a stray fragment): not an error of ours.
+            log.info("DIMSE protocol error from peer, aborting the association: %s", exc)
+            self._fail(exc)
+        except Exception as exc:
+            # Ours (a sink that failed, a decoder bug): nothing may escape data_received,
+            # asyncio would drop the connection without an A-ABORT.
+            log.exception("failure while receiving a DIMSE message, aborting the association")
+            self._fail(AssociationAborted(AbortSource.SERVICE_USER, 0, f"local failure: {exc}"))
+
+    def _fail(self, error: DicomWireError) -> None:
+        self.error = self.error or error
+        self.abort()
 
     def _deliver(self, item: Received) -> None:
         self._inbox.append(item)
@@ -251,8 +289,8 @@ class Association(asyncio.Protocol):
         error = AssociationAborted(effect.source, effect.reason, effect.detail)
         self.error = self.error or error
         self._finish(error)
-        if self._transport is not None and effect.source == AbortSource.SERVICE_PROVIDER:
-            self._transport.close()
+        if effect.source == AbortSource.SERVICE_PROVIDER:
+            self._close_transport()
 
     def _finish(self, error: DicomWireError) -> None:
         """The association is over: wake everyone still waiting."""
@@ -282,20 +320,30 @@ class Association(asyncio.Protocol):
 
     async def wait_for_request(self) -> AAssociateRQ:
         """Acceptor: the peer's A-ASSOCIATE-RQ (ARTIM closes a silent peer)."""
-        answer = await self._negotiation
+        # Shielded: a cancelled waiter (server shutdown) must not cancel the shared future.
+        answer = await asyncio.shield(self._negotiation)
         assert isinstance(answer, ul.AssociateIndication)
         self.request = answer.request
         return answer.request
 
     def send_accept(self, accept: AAssociateAC, contexts: dict[int, AcceptedContext]) -> None:
         assert self.request is not None
+        self._check_answerable()
         self.accept = accept
         self.contexts = contexts
         self._adopt_peer_limit(self.request)
         self._apply(self.ul.accept(accept))
 
     def send_reject(self, reject: AAssociateRJ) -> None:
+        self._check_answerable()
         self._apply(self.ul.reject(reject))
+
+    def _check_answerable(self) -> None:
+        """Between the A-ASSOCIATE indication and our answer the peer may have aborted, closed,
+        or sent garbage after its request (in the same chunk of bytes): that is its failure
+        (AssociationAborted), not a misuse of ours."""
+        if self.ul.state is not State.STA3:
+            raise self._unusable()
 
     def _adopt_peer_limit(self, pdu: AAssociateRQ | AAssociateAC) -> None:
         max_length = pdu.user_information.max_length
@@ -310,11 +358,16 @@ class Association(asyncio.Protocol):
         """Send one DIMSE message, streaming its data set when it is a file."""
         self._check_usable()
         limit = self.peer_max_pdu_length
-        pdvs: Iterator[PDV] | list[PDV] = command_pdvs(context_id, encode_message(message), limit)
-        if dataset is None or isinstance(dataset, bytes | memoryview):
-            if dataset is not None:
-                pdvs = [*pdvs, *dataset_pdvs(context_id, dataset, limit)]
+        pdvs = command_pdvs(context_id, encode_message(message), limit)
+        if dataset is None:
             self._write_pdvs(pdvs)
+        elif isinstance(dataset, bytes | memoryview):
+            # Batch by batch, draining in between: a peer that reads slowly (or not at all)
+            # never makes the transport buffer a copy of the whole data set.
+            remaining = itertools.chain(pdvs, dataset_pdvs(context_id, dataset, limit))
+            while self._write_pdvs(remaining, one_batch=True):
+                if self._write_paused:
+                    await self.drain()
         else:
             self._write_pdvs(pdvs)
             for pdv in stream_dataset_pdvs(context_id, dataset.read, limit):
@@ -324,8 +377,14 @@ class Association(asyncio.Protocol):
         if self._write_paused:
             await self.drain()
 
-    def _write_pdvs(self, pdvs: Iterator[PDV] | list[PDV] | tuple[PDV, ...]) -> None:
-        """Write each PDV as one P-DATA-TF, batching small PDUs into one write call."""
+    def _write_pdvs(
+        self, pdvs: Iterator[PDV] | list[PDV] | tuple[PDV, ...], *, one_batch: bool = False
+    ) -> bool:
+        """Write each PDV as one P-DATA-TF, batching small PDUs into one write call.
+
+        With ``one_batch``, stop after the first full batch: True means PDVs remain
+        in the iterator ``pdvs``.
+        """
         if self.ul.state not in (State.STA6, State.STA8) or self._transport is None:
             raise self._unusable()
         machine, transport = self.ul, self._transport
@@ -339,8 +398,11 @@ class Association(asyncio.Protocol):
             if size >= _WRITE_BATCH:
                 transport.write(b"".join(batch))
                 batch, size = [], 0
+                if one_batch:
+                    return True
         if batch:
             transport.write(batch[0] if len(batch) == 1 else b"".join(batch))
+        return False
 
     async def drain(self) -> None:
         """Wait until the transport's buffer drained (socket timeout applies)."""
@@ -436,7 +498,8 @@ class Association(asyncio.Protocol):
         what: str,
     ) -> object:
         if limit is None:
-            return await future
+            # Shielded: these futures are shared; cancelling one waiter must not cancel them.
+            return await asyncio.shield(future)
         try:
             return await asyncio.wait_for(asyncio.shield(future), limit)
         except TimeoutError:
@@ -476,12 +539,10 @@ class Association(asyncio.Protocol):
     def abort(self) -> None:
         """A-ABORT (service user) and close; safe to call in any state."""
         if self.ul.state in (State.STA1, State.STA2, State.STA13) or self._transport is None:
-            if self._transport is not None:
-                self._transport.close()
+            self._close_transport()
             return
         self._apply(self.ul.abort())
-        if self._transport is not None:
-            self._transport.close()  # flushes the A-ABORT first
+        self._close_transport()  # flushes the A-ABORT first, unless the peer does not read
 
     async def wait_closed(self, limit: float | None = None) -> None:
         """Wait until the transport is gone; abort it hard after ``limit`` seconds."""
@@ -490,7 +551,7 @@ class Association(asyncio.Protocol):
         except NetworkTimeout:
             if self._transport is not None:
                 self._transport.abort()
-            await self._closed
+            await asyncio.shield(self._closed)
 
     @property
     def established(self) -> bool:

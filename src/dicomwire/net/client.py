@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Any
 
 from dicomwire import uids
-from dicomwire.errors import AssociationRejected, ConnectError, NetworkTimeout
+from dicomwire.errors import AssociationAborted, AssociationRejected, ConnectError, NetworkTimeout
 from dicomwire.net.association import Association, SinkFactory, Timeouts
 from dicomwire.ul.items import (
     PresentationContextRQ,
@@ -23,7 +23,7 @@ from dicomwire.ul.items import (
     UserInformation,
 )
 from dicomwire.ul.negotiation import accepted_contexts, propose
-from dicomwire.ul.pdu import AAssociateRQ
+from dicomwire.ul.pdu import AAssociateRJ, AAssociateRQ, AbortSource
 
 ContextSpec = tuple[str, Sequence[str]]
 
@@ -100,19 +100,22 @@ async def open_association(
         raise NetworkTimeout(f"no connection to {host}:{port} within {timeouts.connect:g} s") from None
     try:
         answer = await assoc.request_association(request)
+        if isinstance(answer, AAssociateRJ):
+            raise AssociationRejected(answer.result, answer.source, answer.reason)
+        if not assoc.established:
+            # Accepted, then aborted (or garbage) in the same chunk of bytes as the A-ASSOCIATE-AC.
+            raise assoc.error or AssociationAborted(AbortSource.SERVICE_PROVIDER, 0, "connection closed")
+        # An answer for a context we never proposed, or with a transfer syntax we did not
+        # propose, is a RemoteProtocolError: the association is aborted, not left open.
+        assoc.contexts = accepted_contexts(
+            request.presentation_contexts,
+            answer.presentation_contexts,
+            request.user_information.role_selections,
+            answer.user_information.role_selections,
+        )
     except BaseException:
         assoc.abort()
         raise
-    if not assoc.established:
-        assoc.abort()
-        raise AssociationRejected(answer.result, answer.source, answer.reason)  # type: ignore[union-attr]
-    assert assoc.accept is not None
-    assoc.contexts = accepted_contexts(
-        request.presentation_contexts,
-        assoc.accept.presentation_contexts,
-        request.user_information.role_selections,
-        assoc.accept.user_information.role_selections,
-    )
     return assoc
 
 

@@ -12,11 +12,32 @@ import logging
 import ssl as _ssl
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 from dicomwire import uids
 from dicomwire.dimse.fragments import MessageReceived
-from dicomwire.dimse.messages import Message
-from dicomwire.errors import AssociationAborted, DicomTimeout, DicomWireError, RemoteProtocolError
+from dicomwire.dimse.messages import (
+    CEchoRQ,
+    CEchoRSP,
+    CFindRQ,
+    CFindRSP,
+    CGetRQ,
+    CGetRSP,
+    CMoveRQ,
+    CMoveRSP,
+    CStoreRQ,
+    CStoreRSP,
+    Message,
+    is_request,
+)
+from dicomwire.dimse.status import UNRECOGNIZED_OPERATION
+from dicomwire.errors import (
+    AssociationAborted,
+    DicomTimeout,
+    DicomWireError,
+    NetworkError,
+    RemoteProtocolError,
+)
 from dicomwire.net.association import Association, ReleaseRequested, SinkFactory, Timeouts
 from dicomwire.ul.items import PresentationContextAC, RoleSelection, UserIdentityAC, UserInformation
 from dicomwire.ul.negotiation import AcceptedContext, answer_contexts, answer_roles, effective_roles
@@ -33,6 +54,23 @@ REASON_NO_REASON = 1
 REASON_CALLING_AE_NOT_RECOGNIZED = 3
 REASON_CALLED_AE_NOT_RECOGNIZED = 7
 REASON_LOCAL_LIMIT_EXCEEDED = 2  # source: service provider (presentation)
+
+# asyncio's default (100) overflows under a burst of connections (idle ones included):
+# the peers beyond it wait for a SYN retransmission, a second or more.  The kernel caps
+# it at net.core.somaxconn.
+_LISTEN_BACKLOG: Final = 1024
+# On shutdown, an association gets this long to flush its A-ABORT before its
+# connection is dropped.
+_SHUTDOWN_GRACE: Final = 1.0
+# The answer to a request no handler serves: PS3.7 C.5 Failure 0211H, Unrecognized
+# Operation, with the request's identification (PS3.7 9.3.x).
+_RESPONSE_CLASS: Final[Mapping[type[Message], Callable[..., Message]]] = {
+    CEchoRQ: CEchoRSP,
+    CStoreRQ: CStoreRSP,
+    CFindRQ: CFindRSP,
+    CGetRQ: CGetRSP,
+    CMoveRQ: CMoveRSP,
+}
 
 
 @dataclass(frozen=True)
@@ -106,7 +144,9 @@ class Server:
     """An association acceptor.
 
     ``handlers`` maps a request message class (CEchoRQ, CStoreRQ, ...) to an
-    async function that answers it on the association.
+    async function that answers it on the association.  A request without a
+    handler is answered Failure 0211H (Unrecognized Operation); a C-CANCEL-RQ
+    or a response without a handler is ignored.
     """
 
     def __init__(
@@ -129,7 +169,7 @@ class Server:
     async def start(self, host: str | None, port: int) -> None:
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            self._new_association, host, port, ssl=self._ssl, reuse_address=True
+            self._new_association, host, port, ssl=self._ssl, reuse_address=True, backlog=_LISTEN_BACKLOG
         )
 
     @property
@@ -165,6 +205,31 @@ class Server:
         return assoc
 
     async def _serve(self, assoc: Association) -> None:
+        """The task of one connection: it lasts until the connection is closed, so that
+        ``close()`` can wait for every socket, whatever state its association is in."""
+        try:
+            await self._handle(assoc)
+            # After an A-ASSOCIATE-RJ or A-RELEASE-RP the peer closes (ARTIM otherwise);
+            # after an abort the close is under way.  Bounded: then the connection is dropped.
+            await assoc.wait_closed(self._artim)
+        except asyncio.CancelledError:  # close(): abort, give the A-ABORT a moment, drop
+            assoc.abort()
+            await assoc.wait_closed(_SHUTDOWN_GRACE)
+            raise
+        finally:
+            self.associations_served += 1
+
+    @property
+    def _artim(self) -> float:
+        acse = self.settings.timeouts.acse
+        return acse if acse is not None else 30.0  # as the association's ARTIM
+
+    async def _handle(self, assoc: Association) -> None:
+        """Negotiate and serve; every failure ends with the association aborted.
+
+        The peer's faults are logged at INFO/WARNING, ours (a handler raising) at
+        ERROR with the traceback.
+        """
         try:
             if await self._establish(assoc):
                 self._active += 1
@@ -172,22 +237,20 @@ class Server:
                     await self._dispatch_loop(assoc)
                 finally:
                     self._active -= 1
-        except (AssociationAborted, RemoteProtocolError) as exc:
+            return
+        except AssociationAborted as exc:
             log.info("Association Aborted: %s", exc)
-        except DicomTimeout as exc:
+        except RemoteProtocolError as exc:
+            log.warning("Protocol error from peer, aborting association: %s", exc)
+        except (DicomTimeout, NetworkError) as exc:
             log.warning("%s; aborting association", exc)
-            assoc.abort()
-        except asyncio.CancelledError:
-            assoc.abort()
-            raise
         except DicomWireError as exc:
-            log.error("%s", exc)
-            assoc.abort()
+            log.error("%s; aborting association", exc)
         except Exception:
             log.exception("unexpected error while serving an association")
-            assoc.abort()
-        finally:
-            self.associations_served += 1
+        # Also when the association already ended: a request rejected by negotiate() as
+        # invalid, for one, would otherwise stay open in Sta3 with no timer running.
+        assoc.abort()
 
     async def _establish(self, assoc: Association) -> bool:
         request = await assoc.wait_for_request()
@@ -221,14 +284,43 @@ class Server:
                 log.info("Received Association Release Request")
                 await assoc.respond_release()
                 return
+            if item.context_id not in assoc.contexts:
+                label = item.message.command_field.label
+                raise RemoteProtocolError(
+                    f"{label} on presentation context {item.context_id}, which was not accepted"
+                )
             handler = self.handlers.get(type(item.message))
             if handler is None:
-                log.error("no handler for %s; aborting association", type(item.message).__name__)
-                assoc.abort()
-                return
-            await handler(assoc, item)
+                await self._unhandled(assoc, item)
+            else:
+                await handler(assoc, item)
             if not assoc.established:
                 return  # the handler ended the association (e.g. aborted it)
+
+    async def _unhandled(self, assoc: Association, item: MessageReceived) -> None:
+        """A message no handler takes.
+
+        A request is answered Failure 0211H (Unrecognized Operation) and the
+        association goes on: more useful to the peer than DCMTK's abort.  A
+        C-CANCEL-RQ (it may cross the final response: PS3.7 9.3.2.3) and a stray
+        response have nothing to answer: ignored.
+        """
+        message = item.message
+        label = message.command_field.label
+        response_class = _RESPONSE_CLASS.get(type(message))
+        if response_class is None:
+            log.log(logging.INFO if is_request(message) else logging.WARNING, "Ignoring %s", label)
+            return
+        assert isinstance(message, CEchoRQ | CStoreRQ | CFindRQ | CGetRQ | CMoveRQ)
+        log.warning("No handler for %s; answering Failure 0211H (Unrecognized Operation)", label)
+        fields: dict[str, object] = {
+            "message_id_being_responded_to": message.message_id,
+            "status": UNRECOGNIZED_OPERATION,
+            "affected_sop_class_uid": message.affected_sop_class_uid,
+        }
+        if isinstance(message, CStoreRQ):
+            fields["affected_sop_instance_uid"] = message.affected_sop_instance_uid
+        await assoc.send(item.context_id, response_class(**fields))
 
 
 def _rj(reject: AAssociateRJ) -> tuple[int, int, int]:
