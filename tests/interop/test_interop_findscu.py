@@ -355,12 +355,8 @@ def test_same_log_as_dcmtk(archive: Archive, name: str) -> None:
 
 
 # DCMTK writes -X files in the transfer syntax the response came in (implicit,
-# big endian, deflated); cli.queryoutput.write_response_file always writes
-# Explicit VR Little Endian (reported to its owner).
-_X_SYNTAX = pytest.mark.xfail(reason="queryoutput writes -X files in Explicit VR LE only", strict=False)
-FILE_QUERIES = [
-    pytest.param(n, marks=_X_SYNTAX) if n == "implicit VR" else n for n in QUERIES if n != "failure status"
-]
+# big endian, deflated); so do we.
+FILE_QUERIES = [n for n in QUERIES if n != "failure status"]
 
 
 @pytest.mark.parametrize("name", FILE_QUERIES)

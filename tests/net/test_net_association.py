@@ -242,3 +242,14 @@ def test_negotiate_prefers_acceptor_order() -> None:
     accept, contexts = outcome
     assert contexts[1].transfer_syntax == uids.EXPLICIT_VR_LITTLE_ENDIAN
     assert accept.presentation_contexts[0].transfer_syntax == uids.EXPLICIT_VR_LITTLE_ENDIAN
+
+
+def test_accept_without_usable_contexts_when_configured() -> None:
+    async def main() -> None:
+        async with echo_server(reject_without_contexts=False) as server:
+            ct = [("1.2.840.10008.5.1.4.1.1.2", [uids.IMPLICIT_VR_LITTLE_ENDIAN])]
+            assoc = await associate("127.0.0.1", server.port, contexts=ct)
+            assert assoc.established and assoc.contexts == {}
+            await assoc.release()
+
+    run(main())

@@ -578,7 +578,7 @@ class Session:
         path = output_path(directory, qo.response_file_name(index, suffix))
         self.log.info("Writing response dataset to file: %s", path)
         if self.ns.extract == "dcm":
-            qo.write_response_file(self.fresh(response), directory, index)
+            qo.write_response_file(self.fresh(response), directory, index, response.transfer_syntax)
         else:
             qo.write_xml_response(
                 self.fresh(response), directory, index, response.transfer_syntax, logger=self.log

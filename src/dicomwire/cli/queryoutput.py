@@ -193,11 +193,15 @@ def write_response_file(
     ds: Dataset,
     directory: Path | str,
     index: int,
+    transfer_syntax: str = uids.EXPLICIT_VR_LITTLE_ENDIAN,
     *,
     implementation_class_uid: str = uids.DICOMWIRE_IMPLEMENTATION_CLASS_UID,
     implementation_version: str = uids.DICOMWIRE_IMPLEMENTATION_VERSION,
 ) -> Path:
-    """Write response ``index`` as ``rspNNNN.dcm`` in ``directory`` (-X)."""
+    """Write response ``index`` as ``rspNNNN.dcm`` in ``directory`` (-X).
+
+    Like DCMTK, the file keeps the transfer syntax the response arrived in.
+    """
     path = Path(directory) / response_file_name(index, ".dcm")
     copy = deepcopy(ds)
     _undefined_lengths(copy)
@@ -205,7 +209,7 @@ def write_response_file(
     meta.FileMetaInformationVersion = b"\x00\x01"
     meta.MediaStorageSOPClassUID = UID(DCMTK_GENERIC_FILE_SOP_CLASS)
     meta.MediaStorageSOPInstanceUID = generate_uid(prefix=None)
-    meta.TransferSyntaxUID = UID(uids.EXPLICIT_VR_LITTLE_ENDIAN)
+    meta.TransferSyntaxUID = UID(transfer_syntax)
     meta.ImplementationClassUID = UID(implementation_class_uid)
     meta.ImplementationVersionName = implementation_version
     copy.file_meta = meta

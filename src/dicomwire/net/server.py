@@ -86,6 +86,9 @@ class AcceptorSettings:
     max_associations: int = 64
     timeouts: Timeouts = field(default_factory=Timeouts)
     prefer_requestor_order: bool = False
+    # DCMTK's dcmrecv/storescp reject an association with no usable context
+    # (1, 1, 1); its dcmqrscp accepts it with every context rejected.
+    reject_without_contexts: bool = True
     check: RequestCheck | None = None
     implementation_class_uid: str = uids.DICOMWIRE_IMPLEMENTATION_CLASS_UID
     implementation_version_name: str = uids.DICOMWIRE_IMPLEMENTATION_VERSION
@@ -104,7 +107,7 @@ def negotiate(
     )
     roles = answer_roles(request.user_information.role_selections, settings.roles)
     contexts = _usable_contexts(request, answers, roles)
-    if not contexts:
+    if not contexts and settings.reject_without_contexts:
         return AAssociateRJ(RejectResult.PERMANENT, RejectSource.SERVICE_USER, REASON_NO_REASON)
     identity = request.user_information.user_identity_rq
     info = UserInformation(
