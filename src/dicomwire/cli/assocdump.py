@@ -72,7 +72,7 @@ def dump_association(
     lines += [
         f"Requested Extended Negotiation: {'present' if ours.extended_negotiation else 'none'}",
         f"Accepted Extended Negotiation:  {'present' if theirs and theirs.extended_negotiation else 'none'}",
-        f"Requested User Identity Negotiation: {_identity(ours)}",
+        *_identity_lines(ours),
         f"User Identity Negotiation Response:  {'present' if theirs and theirs.user_identity_ac else 'none'}",
         f"======================= END {title} ======================",
     ]
@@ -103,9 +103,26 @@ def _context_lines(
     return lines
 
 
-def _identity(info: UserInformation) -> str:
+_IDENTITY_MODES = {1: "Username", 2: "Username/Password", 3: "Kerberos", 4: "SAML", 5: "JWT"}
+
+
+def _identity_lines(info: UserInformation) -> list[str]:
+    """DCMTK's user identity block; unlike DCMTK we never print the password."""
     identity = info.user_identity_rq
     if identity is None:
-        return "none"
-    kinds = {1: "Username", 2: "Username/Password", 3: "Kerberos", 4: "SAML", 5: "JWT"}
-    return kinds.get(identity.identity_type, f"type {identity.identity_type}")
+        return ["Requested User Identity Negotiation: none"]
+    mode = identity.identity_type
+    lines = [
+        "Requested User Identity Negotiation:",
+        f"  Authentication mode {mode}: {_IDENTITY_MODES.get(mode, 'Unknown')}",
+    ]
+    if mode in (1, 2):
+        lines.append(f"  Username: [{identity.primary_field.decode('utf-8', 'replace')}]")
+        if mode == 2:
+            lines.append("  Password: [" + "*" * 8 + "]")
+    else:
+        lines.append(
+            f"  {_IDENTITY_MODES.get(mode, 'Identity')} (not dumped), length: {len(identity.primary_field)}"
+        )
+    lines.append(f"  Positive Response requested: {'Yes' if identity.positive_response_requested else 'No'}")
+    return lines
