@@ -7,7 +7,7 @@ PORT   ?= 11112
 # apt-get needs root; use sudo without a prompt when we are not root.
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo "sudo -n")
 
-.PHONY: run test check lint typecheck unit interop bench dcmtk clean
+.PHONY: run test lint unit bench bench-echo bench-store dcmtk clean
 
 $(STAMP): pyproject.toml
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
@@ -42,8 +42,13 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/mypy
 
-bench: $(STAMP) dcmtk
+bench: bench-echo bench-store
+
+bench-echo: $(STAMP) dcmtk
 	$(BIN)/python -m bench.echo
+
+bench-store: $(STAMP) dcmtk
+	$(BIN)/python -m bench.store
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
