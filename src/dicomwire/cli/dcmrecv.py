@@ -1,0 +1,227 @@
+"""dcmrecv: simple DICOM storage SCP (receiver), a drop-in for DCMTK 3.6.7's dcmrecv.
+
+Same options, defaults, exit codes, log lines and file names as DCMTK's (see
+``services.storage_names`` for the naming rules observed).  Unlike DCMTK it
+serves several associations at once, writes every file through a temporary
+file renamed into place (``.dicomwire-*.part`` while it is being received),
+and keeps memory flat whatever the size of an instance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from collections.abc import Mapping, Sequence
+
+from dicomwire import uids
+from dicomwire.cli import options
+from dicomwire.cli.dcmrecv_assoc import association_logger
+from dicomwire.cli.logging import app_logger
+from dicomwire.dimse.fragments import MessageReceived
+from dicomwire.dimse.messages import CEchoRQ, CEchoRSP, CStoreRQ
+from dicomwire.dimse.status import SUCCESS, dcmtk_status_string
+from dicomwire.net.association import Association, Timeouts
+from dicomwire.net.server import AcceptorSettings, Server
+from dicomwire.profiles import ProfileError, acceptor_choice, load_profile
+from dicomwire.services.storage import DcmtkNaming, FileNaming, FsyncPolicy, StorageSCP
+
+PROG = "dcmrecv"
+EXIT_INVALID_OUTPUT_DIRECTORY = 45
+EXIT_CANNOT_START_SCP = 64
+EXIT_INVALID_ASSOCIATION_CONFIG = 66
+# DCMTK sets a 60 s network send/receive timeout on every association it accepts.
+SOCKET_TIMEOUT = 60.0
+# dcmrecv has no option for it; DCMTK does not fsync either (the rename stays atomic).
+FSYNC = FsyncPolicy.NONE
+
+
+def build_parser() -> options.DcmtkParser:
+    p = options.DcmtkParser(PROG, "Simple DICOM storage SCP (receiver)", long_column=21)
+    p.add_param("port", "tcp/ip port number to listen on", type=options.PORT)
+    options.add_general_options(p)
+    p.add_option("+v", "--verbose-pc", "show presentation contexts in verbose mode", dest="verbose_pc")
+    p.add_group("network options")
+    p.add_subgroup("association negotiation profile from configuration file")
+    p.add_option(
+        "-xf", "--config-file", "use profile p from configuration file f",
+        dest="config_file", nargs=2, metavar="[f]ilename, [p]rofile",
+    )
+    options.add_ae_title_options(
+        p, aet_default="DCMRECV", aet_help="set my AE title", subgroup="application entity title"
+    )
+    p.add_option(
+        "-uca", "--use-called-aetitle", "always respond with called AE title", dest="use_called_aetitle"
+    )
+    p.add_subgroup("other network options")
+    options.add_acse_timeout_option(p)
+    options.add_dimse_timeout_option(p)
+    options.add_max_pdu_option(p)
+    p.add_option("-dhl", "--disable-host-lookup", "disable hostname lookup", dest="disable_host_lookup")
+    options.add_tls_options(p, acceptor=True)
+    _add_output_options(p)
+    p.add_check(_check_storage_mode)
+    return p
+
+
+def _add_output_options(p: options.DcmtkParser) -> None:
+    add = p.add_option
+    p.add_group("output options")
+    p.add_subgroup("general")
+    add("-od", "--output-directory", "write received objects to existing directory d",
+        dest="output_directory", metavar="[d]irectory", value_default='"."', default=".")
+    p.add_subgroup("subdirectory generation")
+    add("-s", "--no-subdir", "do not generate any subdirectories (default)",
+        dest="subdirectories", const="none", default="none")
+    add("+ssd", "--series-date-subdir", "generate subdirectories from series date",
+        dest="subdirectories", const="series-date")
+    p.add_subgroup("filename generation")
+    for short, long, scheme, text in (
+        ("+fd", "--default-filenames", FileNaming.DEFAULT, "generate filename from instance UID (default)"),
+        ("+fu", "--unique-filenames", FileNaming.UNIQUE, "generate unique filename based on new UID"),
+        ("+fsu", "--short-unique-names", FileNaming.SHORT_UNIQUE,
+         "generate short pseudo-random unique filename"),
+        ("+fst", "--system-time-names", FileNaming.SYSTEM_TIME, "generate filename from current system time"),
+    ):
+        add(short, long, text, dest="file_naming", const=scheme, default=FileNaming.DEFAULT)
+    add("-fe", "--filename-extension", "append e to all generated filenames",
+        dest="filename_extension", metavar="[e]xtension", value_default="none", default="")
+    p.add_subgroup("storage mode")
+    add("-B", "--normal", "allow implicit format conversions (default)",
+        dest="storage_mode", const="normal", default="normal")
+    add("+B", "--bit-preserving", "write dataset exactly as received",
+        dest="storage_mode", const="bit-preserving")
+    add(None, "--ignore", "ignore dataset, receive but do not store it", dest="storage_mode", const="ignore")
+
+
+def _check_storage_mode(ns: argparse.Namespace, given: Sequence[str]) -> None:
+    if ns.storage_mode == "bit-preserving" and ns.subdirectories == "series-date":
+        raise options.CommandLineError("--bit-preserving not allowed with --series-date-subdir")
+
+
+# -- configuration -------------------------------------------------------------------------
+def supported_contexts(ns: argparse.Namespace, log: logging.Logger) -> Mapping[str, Sequence[str]] | None:
+    """What the SCP accepts: the ``-xf`` profile, else Verification only; None: invalid profile."""
+    if ns.config_file is None:
+        log.warning("no configuration file specified, SCP will only support the Verification SOP Class")
+        return {uids.VERIFICATION: (uids.IMPLICIT_VR_LITTLE_ENDIAN,)}
+    path, name = ns.config_file
+    log.debug("Loading association configuration file: %s", path)
+    try:
+        return acceptor_choice(load_profile(path, name))
+    except ProfileError as exc:
+        log.error("%s", exc)
+        if exc.message.startswith("cannot read profile file"):
+            reason = f"unable to open configuration file: {path}"
+        else:
+            reason = "Invalid or non-existing SCP Association Profile"
+        log.fatal("cannot load association configuration: %s", reason)
+        return None
+
+
+def storage_scp(ns: argparse.Namespace) -> StorageSCP:
+    naming = DcmtkNaming(
+        scheme=FileNaming(ns.file_naming),
+        extension=ns.filename_extension or "",
+        series_date_subdir=ns.subdirectories == "series-date",
+    )
+    return StorageSCP(
+        ns.output_directory,
+        naming=naming,
+        bit_preserving=ns.storage_mode == "bit-preserving",
+        ignore=ns.storage_mode == "ignore",
+        fsync=FSYNC,
+    )
+
+
+def acceptor_settings(ns: argparse.Namespace, supported: Mapping[str, Sequence[str]]) -> AcceptorSettings:
+    net = options.network_settings(ns, default_ae_title="DCMRECV")
+    settings = AcceptorSettings(
+        ae_title=net.ae_title,
+        supported=supported,
+        max_pdu_length=net.max_pdu,
+        timeouts=Timeouts(socket=SOCKET_TIMEOUT, acse=net.acse_timeout, dimse=net.dimse_timeout),
+    )
+    verbose = logging.INFO if ns.verbose_pc else logging.DEBUG
+    return association_logger(settings, app_logger(PROG), verbose)
+
+
+async def handle_echo(assoc: Association, received: MessageReceived) -> None:
+    """Verification SCP with dcmrecv's log lines."""
+    log = app_logger(PROG)
+    request = received.message
+    assert isinstance(request, CEchoRQ)
+    log.info("Received C-ECHO Request (MsgID %d)", request.message_id)
+    log.info("Sending C-ECHO Response (%s)", dcmtk_status_string(SUCCESS, "echo"))
+    response = CEchoRSP(
+        message_id_being_responded_to=request.message_id,
+        affected_sop_class_uid=request.affected_sop_class_uid,
+        status=SUCCESS,
+    )
+    await assoc.send(received.context_id, response)
+
+
+# -- running -------------------------------------------------------------------------------
+async def run(ns: argparse.Namespace) -> int:
+    log = app_logger(PROG)
+    log.debug("%s\n", build_parser().banner())
+    log.info("configuring service class provider ...")
+    supported = supported_contexts(ns, log)
+    if supported is None:
+        return EXIT_INVALID_ASSOCIATION_CONFIG
+    if not os.path.isdir(ns.output_directory):
+        log.fatal("cannot specify output directory: Directory does not exist")
+        return EXIT_INVALID_OUTPUT_DIRECTORY
+    if not os.access(ns.output_directory, os.W_OK | os.X_OK):
+        log.fatal("cannot specify output directory: Directory not writable")
+        return EXIT_INVALID_OUTPUT_DIRECTORY
+    scp = storage_scp(ns)
+    handlers = {CEchoRQ: handle_echo, CStoreRQ: scp.handle_store}
+    server = Server(acceptor_settings(ns, supported), handlers, sink_factory=scp.sink_factory)
+    log.info("starting service class provider and listening ...")
+    try:
+        await server.start(None, ns.port)
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)  # asyncio rewrites strerror
+        log.fatal("cannot start SCP and listen on port %d: TCP Initialization Error: %s", ns.port, reason)
+        return EXIT_CANNOT_START_SCP
+    log.debug("listening on port %d", ns.port)
+    try:
+        await _serve_until_signalled(server)
+    finally:
+        await server.close()
+        scp.discard_pending()
+    return options.EXIT_NO_ERROR
+
+
+async def _serve_until_signalled(server: Server) -> None:
+    """Serve until SIGTERM or SIGINT; then stop accepting and abort what is open."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for number in signals:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(number, stop.set)
+    serving = asyncio.ensure_future(server.serve_forever())
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([serving, stopping], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (serving, stopping):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for number in signals:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(number)
+
+
+def main(argv: list[str] | None = None) -> int:
+    return options.run_tool(build_parser(), run, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,314 @@
+"""Storage SCP: received C-STORE data sets become files, streaming, atomically.
+
+Wiring::
+
+    scp = StorageSCP("/data/incoming", naming=DcmtkNaming(FileNaming.DEFAULT))
+    server = Server(settings, {CStoreRQ: scp.handle_store}, sink_factory=scp.sink_factory)
+
+When a C-STORE-RQ command arrives, ``sink_factory`` gives the DIMSE assembler
+an ``InstanceSink`` that writes each fragment to a temporary file in the
+destination directory as it arrives (memory stays flat).  When the data set
+is complete, ``handle_store`` flushes it (and fsyncs per ``FsyncPolicy``),
+renames it into place, then answers: Success; Refused: Out of Resources
+(0xA700) when the file could not be written; Cannot Understand (0xC000) when
+the data set is empty or unreadable in normal mode.  A failed or aborted
+transfer leaves no file behind; ``discard_pending`` removes the temporary
+files of transfers that never completed (call it at shutdown).
+
+Log lines are DCMTK dcmrecv's (``Received C-STORE Request (MsgID 1)``,
+``Stored received object to file: <dir>/<name>``, ...).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import errno
+import logging
+import os
+from dataclasses import dataclass
+from typing import Final
+
+from dicomwire import uids
+from dicomwire.dimse import status
+from dicomwire.dimse.commands import Priority
+from dicomwire.dimse.fragments import DatasetSink, MessageReceived
+from dicomwire.dimse.messages import CStoreRQ, CStoreRSP, Message
+from dicomwire.net.association import Association, SinkFactory
+from dicomwire.services.storage_names import DcmtkNaming, InstanceInfo, Naming, is_safe_relative_path
+from dicomwire.services.storage_sink import InstanceSink, NullSink, Opener, SinkPlan, open_temp_file
+
+__all__ = ["FsyncPolicy", "StorageSCP", "StoreOutcome"]
+
+log = logging.getLogger("dicomwire.services.storage")
+
+_MAX_NAME_ATTEMPTS: Final = 100
+# errors of os.link that mean "no hard links here", not "name taken"
+_NO_LINKS: Final = frozenset(
+    {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS}
+)
+_PRIORITY: Final = {Priority.MEDIUM: "medium", Priority.HIGH: "high", Priority.LOW: "low"}
+
+
+class FsyncPolicy(enum.StrEnum):
+    """How durable a file is before Success is answered."""
+
+    NONE = "none"  # rename only: atomic, but a power cut may lose it (DCMTK's level)
+    FILE = "file"  # fsync the file before the rename
+    FULL = "full"  # fsync the file, rename, fsync the directory
+
+
+@dataclass(frozen=True, slots=True)
+class StoreOutcome:
+    """What became of one received instance: the status answered, the file
+    (as displayed: output directory as given joined with the name), and why
+    it failed."""
+
+    status: int
+    path: str | None = None
+    error: str | None = None
+
+
+class StorageSCP:
+    """Stores received instances below ``directory``.
+
+    ``naming`` maps an instance to its relative path (``DcmtkNaming`` gives
+    dcmrecv's); ``bit_preserving`` writes the meta header from the command
+    (the data set is never touched in either mode, only normal mode reads its
+    first elements); ``ignore`` receives and forgets (``--ignore``).
+    """
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        naming: Naming | None = None,
+        bit_preserving: bool = False,
+        fsync: FsyncPolicy = FsyncPolicy.FILE,
+        ignore: bool = False,
+        opener: Opener = open_temp_file,
+        implementation_class_uid: str = uids.DICOMWIRE_IMPLEMENTATION_CLASS_UID,
+        implementation_version_name: str = uids.DICOMWIRE_IMPLEMENTATION_VERSION,
+    ) -> None:
+        self.directory = os.fspath(directory)
+        self.naming: Naming = naming if naming is not None else DcmtkNaming()
+        self.bit_preserving = bit_preserving
+        self.fsync = FsyncPolicy(fsync)
+        self.ignore = ignore
+        self.opener = opener
+        self.implementation_class_uid = implementation_class_uid
+        self.implementation_version_name = implementation_version_name
+        self._sinks: set[InstanceSink] = set()
+
+    # -- receiving ---------------------------------------------------------------------------
+    def sink_factory(self, assoc: Association) -> SinkFactory:
+        """For ``Server(sink_factory=...)``: the sink factory of one association."""
+
+        def factory(context_id: int, message: Message) -> DatasetSink | None:
+            if not isinstance(message, CStoreRQ):
+                return None
+            return self.new_sink(assoc, context_id, message)
+
+        return factory
+
+    def new_sink(self, assoc: Association, context_id: int, request: CStoreRQ) -> DatasetSink:
+        """The sink for the data set of ``request`` (never raises)."""
+        if self.ignore:
+            return NullSink()
+        context = assoc.contexts.get(context_id)
+        info = InstanceInfo(
+            sop_class_uid=request.affected_sop_class_uid,
+            sop_instance_uid=request.affected_sop_instance_uid,
+            transfer_syntax=context.transfer_syntax if context else uids.IMPLICIT_VR_LITTLE_ENDIAN,
+            calling_ae_title=assoc.request.calling_ae if assoc.request else "",
+        )
+        plan = SinkPlan(
+            directory=self.directory,
+            info=info,
+            naming=self._checked_name,
+            meta_from_dataset=not self.bit_preserving,
+            scan_series_date=self.naming.needs_series_date,
+            implementation_class_uid=self.implementation_class_uid,
+            implementation_version_name=self.implementation_version_name,
+            opener=self.opener,
+        )
+        sink = InstanceSink(plan, on_done=self._sinks.discard)
+        if not sink.failed:
+            self._sinks.add(sink)
+        return sink
+
+    def _checked_name(self, info: InstanceInfo) -> str:
+        relative = self.naming(info)
+        if not is_safe_relative_path(relative):
+            raise OSError(errno.EINVAL, f"refusing file name outside the output directory: {relative!r}")
+        return relative
+
+    def discard_pending(self) -> None:
+        """Remove the temporary files of every transfer not completed yet."""
+        for sink in list(self._sinks):
+            sink.discard()
+
+    # -- completing --------------------------------------------------------------------------
+    async def handle_store(self, assoc: Association, received: MessageReceived) -> None:
+        """Server handler for C-STORE-RQ: store the instance, then answer."""
+        request = received.message
+        assert isinstance(request, CStoreRQ)
+        if log.isEnabledFor(logging.DEBUG):
+            log.info("Received C-STORE Request")
+            log.debug("%s", dump_store_request(request, received.context_id))
+        else:
+            log.info("Received C-STORE Request (MsgID %d)", request.message_id)
+        outcome = await self.complete(assoc, received)
+        response = CStoreRSP(
+            message_id_being_responded_to=request.message_id,
+            affected_sop_class_uid=request.affected_sop_class_uid,
+            affected_sop_instance_uid=request.affected_sop_instance_uid,
+            status=outcome.status,
+        )
+        if log.isEnabledFor(logging.DEBUG):
+            log.info("Sending C-STORE Response")
+            log.debug("%s", dump_store_response(response, received.context_id))
+        else:
+            log.info("Sending C-STORE Response (%s)", status.dcmtk_status_string(outcome.status, "store"))
+        await assoc.send(received.context_id, response)
+
+    async def complete(self, assoc: Association, received: MessageReceived) -> StoreOutcome:
+        """Finish the file of a received C-STORE (no answer is sent)."""
+        request = received.message
+        assert isinstance(request, CStoreRQ)
+        sink = received.sink
+        if sink is None:  # the data set was collected in memory
+            sink = self.new_sink(assoc, received.context_id, request)
+            sink.write(received.dataset or b"")
+        if isinstance(sink, NullSink):
+            return StoreOutcome(status.SUCCESS)
+        if not isinstance(sink, InstanceSink):
+            return self._failed(status.OUT_OF_RESOURCES, f"unexpected data set sink {type(sink).__name__}")
+        try:
+            return await self._finish(sink)
+        except BaseException:
+            sink.discard()
+            raise
+
+    async def _finish(self, sink: InstanceSink) -> StoreOutcome:
+        sink.close()
+        if sink.failure is not None:
+            return self._failed(*sink.failure)
+        try:
+            if self.fsync is FsyncPolicy.NONE:
+                sink.sync_and_release(False)
+            else:
+                await asyncio.to_thread(sink.sync_and_release, True)
+            relative = self._commit(sink)
+        except OSError as exc:
+            sink.fail(status.OUT_OF_RESOURCES, str(exc))
+            message = f"cannot store the received object: {exc.strerror or exc}"
+            return self._failed(status.OUT_OF_RESOURCES, message)
+        sink.committed()
+        shown = os.path.join(self.directory, relative)
+        if self.fsync is FsyncPolicy.FULL:
+            try:
+                await asyncio.to_thread(_fsync_directory, os.path.dirname(shown))
+            except OSError as exc:
+                log.warning("cannot sync directory of %s: %s", shown, exc.strerror or exc)
+        log.info("Stored received object to file: %s", shown)
+        return StoreOutcome(status.SUCCESS, shown)
+
+    def _commit(self, sink: InstanceSink) -> str:
+        """Move the temporary file to its name; the relative name used."""
+        temp, relative = sink.temp_path, sink.relative_path
+        assert temp is not None and relative is not None
+        log.debug("generated filename for received object: %s", os.path.join(self.directory, relative))
+        if self.naming.overwrite:
+            target = os.path.join(self.directory, relative)
+            if os.path.lexists(target):
+                log.warning("file already exists, overwriting: %s", target)
+            os.replace(temp, target)
+        else:
+            relative = self._place_without_overwriting(temp, relative, sink.info)
+        return relative
+
+    def _place_without_overwriting(self, temp: str, relative: str, info: InstanceInfo) -> str:
+        for _ in range(_MAX_NAME_ATTEMPTS):
+            target = os.path.join(self.directory, relative)
+            try:
+                os.link(temp, target)
+            except FileExistsError:
+                pass
+            except OSError as exc:
+                if exc.errno not in _NO_LINKS:
+                    raise
+                if not os.path.lexists(target):
+                    os.replace(temp, target)
+                    return relative
+            else:
+                os.unlink(temp)
+                return relative
+            relative = self._checked_name(info)
+            os.makedirs(os.path.dirname(os.path.join(self.directory, relative)) or ".", exist_ok=True)
+        raise OSError(errno.EEXIST, f"no free file name after {_MAX_NAME_ATTEMPTS} attempts")
+
+    @staticmethod
+    def _failed(code: int, message: str) -> StoreOutcome:
+        log.error("%s", message)
+        return StoreOutcome(code, None, message)
+
+
+def _fsync_directory(path: str) -> None:
+    fd = os.open(path or ".", os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# -- DCMTK's DIMSE message dumps (debug level) --------------------------------------------------
+_OPEN: Final = "===================== {} DIMSE MESSAGE ===================="
+_CLOSE: Final = "======================= END DIMSE MESSAGE ======================="
+
+
+def _uid_text(uid: str | None) -> str:
+    if not uid:
+        return "none"
+    known = uids.SOP_CLASSES.get(uid)
+    return uids.name_of(uid) if known is not None and known.dcmtk_name else uid
+
+
+def dump_store_request(request: CStoreRQ, context_id: int) -> str:
+    """DCMTK's dump of an incoming C-STORE-RQ."""
+    lines = [
+        _OPEN.format("INCOMING"),
+        "Message Type                  : C-STORE RQ",
+        f"Presentation Context ID       : {context_id}",
+        f"Message ID                    : {request.message_id}",
+        f"Affected SOP Class UID        : {_uid_text(request.affected_sop_class_uid)}",
+        f"Affected SOP Instance UID     : {request.affected_sop_instance_uid}",
+    ]
+    if request.move_originator_application_entity_title:
+        lines.append(f"Move Originator AE Title      : {request.move_originator_application_entity_title}")
+    if request.move_originator_message_id is not None:
+        lines.append(f"Move Originator ID            : {request.move_originator_message_id}")
+    lines += [
+        "Data Set                      : present",
+        f"Priority                      : {_PRIORITY.get(request.priority, 'medium')}",
+        _CLOSE,
+    ]
+    return "\n".join(lines)
+
+
+def dump_store_response(response: CStoreRSP, context_id: int) -> str:
+    """DCMTK's dump of an outgoing C-STORE-RSP."""
+    return "\n".join(
+        [
+            _OPEN.format("OUTGOING"),
+            "Message Type                  : C-STORE RSP",
+            f"Presentation Context ID       : {context_id}",
+            f"Message ID Being Responded To : {response.message_id_being_responded_to}",
+            f"Affected SOP Class UID        : {_uid_text(response.affected_sop_class_uid)}",
+            f"Affected SOP Instance UID     : {response.affected_sop_instance_uid or 'none'}",
+            "Data Set                      : none",
+            f"DIMSE Status                  : 0x{response.status:04x}: "
+            + status.describe(response.status, "store"),
+            _CLOSE,
+        ]
+    )
