@@ -28,7 +28,7 @@ run: $(STAMP)
 	@echo "  check it:    $(BIN)/echoscu -v localhost $(PORT)"
 	@echo "  send images: $(BIN)/storescu -v localhost $(PORT) +sd +r <directory>"
 	@echo "  stop it:     Ctrl-C"
-	$(BIN)/dcmrecv -v -xf $(CURDIR)/src/dicomwire/data/accept-all.cfg Default -od received $(PORT)
+	$(BIN)/dcmrecv -v +xa -od received $(PORT)
 
 test: $(STAMP) dcmtk
 	$(BIN)/ruff check src tests bench tools

@@ -43,9 +43,7 @@ MAX_EXTENDED_NEGOTIATION = 1023  # bytes; DCMTK refuses 2048 hex digits and more
 class ProfileError(DicomWireError):
     """A profile file or profile that cannot be used; says where and why."""
 
-    def __init__(
-        self, message: str, *, path: str = "", line: int | None = None, key: str = ""
-    ) -> None:
+    def __init__(self, message: str, *, path: str = "", line: int | None = None, key: str = "") -> None:
         self.message = message
         self.path = path
         self.line = line
@@ -95,9 +93,7 @@ class Profile:
     name: str
     contexts: tuple[PresentationContext, ...]
     roles: Mapping[str, Role] = field(default_factory=lambda: MappingProxyType({}))
-    extended_negotiation: Mapping[str, bytes] = field(
-        default_factory=lambda: MappingProxyType({})
-    )
+    extended_negotiation: Mapping[str, bytes] = field(default_factory=lambda: MappingProxyType({}))
     origins: tuple[Origin, ...] = field(default=(), compare=False, repr=False)
 
     def validate_for_acceptor(self) -> None:
@@ -282,9 +278,7 @@ class _TreeReader:
 
 def _read_tree(text: str, source: str) -> dict[str, _Top]:
     if text.startswith("\ufeff"):
-        raise ProfileError(
-            "file starts with a byte order mark, which DCMTK cannot read", path=source, line=1
-        )
+        raise ProfileError("file starts with a byte order mark, which DCMTK cannot read", path=source, line=1)
     reader = _TreeReader(source)
     for number, line in enumerate(re.split(r"\r\n|\r|\n", text), 1):
         reader.feed(number, line)
@@ -447,9 +441,7 @@ class _Resolver:
         try:
             role = Role(item.rest.upper())
         except ValueError:
-            raise self.error(
-                f"unknown role {item.rest!r} (SCU, SCP or BOTH)", entry.line, where
-            ) from None
+            raise self.error(f"unknown role {item.rest!r} (SCU, SCP or BOTH)", entry.line, where) from None
         return item, role
 
     def _extended(self, entry: _Entry, where: str) -> tuple[_Item, bytes]:
@@ -548,3 +540,32 @@ class _Resolver:
         if found is None:
             raise self.error(f"{what} {entry.value.strip()!r} is not defined", entry.line, entry.raw_key)
         return found
+
+
+def accept_all_storage() -> Mapping[str, tuple[str, ...]]:
+    """Acceptor contexts for every storage SOP class with every transfer syntax.
+
+    No DCMTK profile can say this (DCMTK caps a list at 128 contexts), so it
+    is built in code: uncompressed explicit, then implicit little endian, then
+    every compressed syntax, deflate and big endian, plus Verification.
+    """
+    known = [ts for ts in uids.TRANSFER_SYNTAXES.values() if not ts.retired]
+    compressed = [ts.uid for ts in known if ts.encapsulated]
+    preference = (
+        uids.EXPLICIT_VR_LITTLE_ENDIAN,
+        uids.IMPLICIT_VR_LITTLE_ENDIAN,
+        *compressed,
+        uids.DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+        uids.EXPLICIT_VR_BIG_ENDIAN,
+    )
+    contexts: dict[str, tuple[str, ...]] = {
+        uids.VERIFICATION: (
+            uids.EXPLICIT_VR_LITTLE_ENDIAN,
+            uids.IMPLICIT_VR_LITTLE_ENDIAN,
+            uids.EXPLICIT_VR_BIG_ENDIAN,
+        )
+    }
+    for sop in uids.SOP_CLASSES.values():
+        if sop.service is uids.Service.STORAGE:
+            contexts[sop.uid] = preference
+    return contexts

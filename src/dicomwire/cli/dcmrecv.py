@@ -26,7 +26,7 @@ from dicomwire.dimse.messages import CEchoRQ, CEchoRSP, CStoreRQ
 from dicomwire.dimse.status import SUCCESS, dcmtk_status_string
 from dicomwire.net.association import Association, Timeouts
 from dicomwire.net.server import AcceptorSettings, Server
-from dicomwire.profiles import ProfileError, acceptor_choice, load_profile
+from dicomwire.profiles import ProfileError, accept_all_storage, acceptor_choice, load_profile
 from dicomwire.services.storage import DcmtkNaming, FileNaming, FsyncPolicy, StorageSCP
 
 PROG = "dcmrecv"
@@ -49,6 +49,10 @@ def build_parser() -> options.DcmtkParser:
     p.add_option(
         "-xf", "--config-file", "use profile p from configuration file f",
         dest="config_file", nargs=2, metavar="[f]ilename, [p]rofile",
+    )
+    p.add_option(
+        "+xa", "--accept-all", "accept all storage SOP classes, any transfer syntax (dicomwire)",
+        dest="accept_all",
     )
     options.add_ae_title_options(
         p, aet_default="DCMRECV", aet_help="set my AE title", subgroup="application entity title"
@@ -98,6 +102,8 @@ def _add_output_options(p: options.DcmtkParser) -> None:
 
 
 def _check_storage_mode(ns: argparse.Namespace, given: Sequence[str]) -> None:
+    if ns.accept_all and ns.config_file is not None:
+        raise options.CommandLineError("--accept-all not allowed with --config-file")
     if ns.storage_mode == "bit-preserving" and ns.subdirectories == "series-date":
         raise options.CommandLineError("--bit-preserving not allowed with --series-date-subdir")
 
@@ -105,6 +111,8 @@ def _check_storage_mode(ns: argparse.Namespace, given: Sequence[str]) -> None:
 # -- configuration -------------------------------------------------------------------------
 def supported_contexts(ns: argparse.Namespace, log: logging.Logger) -> Mapping[str, Sequence[str]] | None:
     """What the SCP accepts: the ``-xf`` profile, else Verification only; None: invalid profile."""
+    if ns.accept_all:
+        return accept_all_storage()
     if ns.config_file is None:
         log.warning("no configuration file specified, SCP will only support the Verification SOP Class")
         return {uids.VERIFICATION: (uids.IMPLICIT_VR_LITTLE_ENDIAN,)}
