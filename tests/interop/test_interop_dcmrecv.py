@@ -252,14 +252,20 @@ def test_exit_codes_match(args: list[str]) -> None:
     assert ours.stderr.splitlines()[-1] == theirs.stderr.splitlines()[-1]
 
 
+def _without_extension(text: str) -> list[str]:
+    """Our help minus its one addition (+xa), which DCMTK does not have."""
+    return [line for line in text.splitlines() if "--accept-all" not in line]
+
+
 def test_port_parameter_and_help_match() -> None:
     for args in (["0"], ["70000"], []):
         theirs, ours = _tool([str(DCMTK_DCMRECV)], args), _tool(OURS, args)
         assert ours.returncode == theirs.returncode
-        assert ours.stdout.splitlines()[1:] == theirs.stdout.splitlines()[1:]
+        assert _without_extension(ours.stdout)[1:] == theirs.stdout.splitlines()[1:]
         assert ours.stderr.splitlines()[1:] == theirs.stderr.splitlines()[1:]
     theirs, ours = _tool([str(DCMTK_DCMRECV)], ["--help"]), _tool(OURS, ["--help"])
-    assert ours.stdout.splitlines()[1:] == theirs.stdout.splitlines()[1:]
+    assert len(ours.stdout.splitlines()) == len(_without_extension(ours.stdout)) + 1
+    assert _without_extension(ours.stdout)[1:] == theirs.stdout.splitlines()[1:]
 
 
 def test_dcmtk_reads_our_accept_all_profile(tmp_path: Path, groups: dict[str, list[Path]]) -> None:

@@ -4,6 +4,7 @@ and against raw sockets that misbehave."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import struct
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -253,3 +254,21 @@ def test_accept_without_usable_contexts_when_configured() -> None:
             await assoc.release()
 
     run(main())
+
+
+def test_server_logs_looked_up_host_and_dcmtk_refusal_text(caplog: pytest.LogCaptureFixture) -> None:
+    async def main() -> None:
+        async with echo_server() as server:
+            ct = [("1.2.840.10008.5.1.4.1.1.2", [uids.IMPLICIT_VR_LITTLE_ENDIAN])]
+            with pytest.raises(AssociationRejected):
+                await associate("127.0.0.1", server.port, contexts=ct, calling_ae="LOOKUP")
+
+    with caplog.at_level("INFO", logger="dicomwire.server"):
+        run(main())
+    messages = [record.getMessage() for record in caplog.records]
+    try:
+        expected_host = socket.getnameinfo(("127.0.0.1", 0), socket.NI_NAMEREQD)[0]
+    except OSError:
+        expected_host = "127.0.0.1"
+    assert f"Association Received {expected_host}: LOOKUP -> ANY-SCP" in messages
+    assert "Refusing Association (no acceptable presentation contexts)" in messages

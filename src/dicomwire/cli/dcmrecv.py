@@ -47,11 +47,17 @@ def build_parser() -> options.DcmtkParser:
     p.add_group("network options")
     p.add_subgroup("association negotiation profile from configuration file")
     p.add_option(
-        "-xf", "--config-file", "use profile p from configuration file f",
-        dest="config_file", nargs=2, metavar="[f]ilename, [p]rofile",
+        "-xf",
+        "--config-file",
+        "use profile p from configuration file f",
+        dest="config_file",
+        nargs=2,
+        metavar="[f]ilename, [p]rofile",
     )
     p.add_option(
-        "+xa", "--accept-all", "accept all storage SOP classes, any transfer syntax (dicomwire)",
+        "+xa",
+        "--accept-all",
+        "accept all storage SOP classes, any transfer syntax (dicomwire)",
         dest="accept_all",
     )
     options.add_ae_title_options(
@@ -75,29 +81,69 @@ def _add_output_options(p: options.DcmtkParser) -> None:
     add = p.add_option
     p.add_group("output options")
     p.add_subgroup("general")
-    add("-od", "--output-directory", "write received objects to existing directory d",
-        dest="output_directory", metavar="[d]irectory", value_default='"."', default=".")
+    add(
+        "-od",
+        "--output-directory",
+        "write received objects to existing directory d",
+        dest="output_directory",
+        metavar="[d]irectory",
+        value_default='"."',
+        default=".",
+    )
     p.add_subgroup("subdirectory generation")
-    add("-s", "--no-subdir", "do not generate any subdirectories (default)",
-        dest="subdirectories", const="none", default="none")
-    add("+ssd", "--series-date-subdir", "generate subdirectories from series date",
-        dest="subdirectories", const="series-date")
+    add(
+        "-s",
+        "--no-subdir",
+        "do not generate any subdirectories (default)",
+        dest="subdirectories",
+        const="none",
+        default="none",
+    )
+    add(
+        "+ssd",
+        "--series-date-subdir",
+        "generate subdirectories from series date",
+        dest="subdirectories",
+        const="series-date",
+    )
     p.add_subgroup("filename generation")
     for short, long, scheme, text in (
         ("+fd", "--default-filenames", FileNaming.DEFAULT, "generate filename from instance UID (default)"),
         ("+fu", "--unique-filenames", FileNaming.UNIQUE, "generate unique filename based on new UID"),
-        ("+fsu", "--short-unique-names", FileNaming.SHORT_UNIQUE,
-         "generate short pseudo-random unique filename"),
+        (
+            "+fsu",
+            "--short-unique-names",
+            FileNaming.SHORT_UNIQUE,
+            "generate short pseudo-random unique filename",
+        ),
         ("+fst", "--system-time-names", FileNaming.SYSTEM_TIME, "generate filename from current system time"),
     ):
         add(short, long, text, dest="file_naming", const=scheme, default=FileNaming.DEFAULT)
-    add("-fe", "--filename-extension", "append e to all generated filenames",
-        dest="filename_extension", metavar="[e]xtension", value_default="none", default="")
+    add(
+        "-fe",
+        "--filename-extension",
+        "append e to all generated filenames",
+        dest="filename_extension",
+        metavar="[e]xtension",
+        value_default="none",
+        default="",
+    )
     p.add_subgroup("storage mode")
-    add("-B", "--normal", "allow implicit format conversions (default)",
-        dest="storage_mode", const="normal", default="normal")
-    add("+B", "--bit-preserving", "write dataset exactly as received",
-        dest="storage_mode", const="bit-preserving")
+    add(
+        "-B",
+        "--normal",
+        "allow implicit format conversions (default)",
+        dest="storage_mode",
+        const="normal",
+        default="normal",
+    )
+    add(
+        "+B",
+        "--bit-preserving",
+        "write dataset exactly as received",
+        dest="storage_mode",
+        const="bit-preserving",
+    )
     add(None, "--ignore", "ignore dataset, receive but do not store it", dest="storage_mode", const="ignore")
 
 
@@ -152,6 +198,7 @@ def acceptor_settings(ns: argparse.Namespace, supported: Mapping[str, Sequence[s
         supported=supported,
         max_pdu_length=net.max_pdu,
         timeouts=Timeouts(socket=SOCKET_TIMEOUT, acse=net.acse_timeout, dimse=net.dimse_timeout),
+        host_lookup=not ns.disable_host_lookup,
     )
     verbose = logging.INFO if ns.verbose_pc else logging.DEBUG
     return association_logger(settings, app_logger(PROG), verbose)

@@ -98,6 +98,7 @@ class Association(asyncio.Protocol):
         self.contexts: dict[int, AcceptedContext] = {}
         self.peer_max_pdu_length = 0
         self.peer_address: tuple[str, int] = ("", 0)
+        self.peer_hostname = ""  # set by the server: looked-up name or address
         self.error: DicomWireError | None = None
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import ssl as _ssl
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -89,9 +90,18 @@ class AcceptorSettings:
     # DCMTK's dcmrecv/storescp reject an association with no usable context
     # (1, 1, 1); its dcmqrscp accepts it with every context rejected.
     reject_without_contexts: bool = True
+    # Log (and match peers by) the looked-up host name, as DCMTK does; -dhl turns it off.
+    host_lookup: bool = True
     check: RequestCheck | None = None
     implementation_class_uid: str = uids.DICOMWIRE_IMPLEMENTATION_CLASS_UID
     implementation_version_name: str = uids.DICOMWIRE_IMPLEMENTATION_VERSION
+
+
+# The rejection for "no acceptable presentation contexts" (DCMTK's answer); one
+# object, so the server can tell it from a RequestCheck's rejection when logging.
+NO_ACCEPTABLE_CONTEXTS: Final = AAssociateRJ(
+    RejectResult.PERMANENT, RejectSource.SERVICE_USER, REASON_NO_REASON
+)
 
 
 def negotiate(
@@ -108,7 +118,7 @@ def negotiate(
     roles = answer_roles(request.user_information.role_selections, settings.roles)
     contexts = _usable_contexts(request, answers, roles)
     if not contexts and settings.reject_without_contexts:
-        return AAssociateRJ(RejectResult.PERMANENT, RejectSource.SERVICE_USER, REASON_NO_REASON)
+        return NO_ACCEPTABLE_CONTEXTS
     identity = request.user_information.user_identity_rq
     info = UserInformation(
         max_length=settings.max_pdu_length,
@@ -255,10 +265,22 @@ class Server:
         # invalid, for one, would otherwise stay open in Sta3 with no timer running.
         assoc.abort()
 
+    async def _peer_name(self, address: str) -> str:
+        """The peer's host name as DCMTK logs it (reverse lookup, bounded), else its address."""
+        if not self.settings.host_lookup:
+            return address
+        loop = asyncio.get_running_loop()
+        try:
+            host, _ = await asyncio.wait_for(loop.getnameinfo((address, 0), socket.NI_NAMEREQD), 2.0)
+        except (OSError, TimeoutError):
+            return address
+        return host
+
     async def _establish(self, assoc: Association) -> bool:
         request = await assoc.wait_for_request()
+        assoc.peer_hostname = await self._peer_name(assoc.peer_address[0])
         log.info(
-            "Association Received %s: %s -> %s", assoc.peer_address[0], request.calling_ae, request.called_ae
+            "Association Received %s: %s -> %s", assoc.peer_hostname, request.calling_ae, request.called_ae
         )
         if self._active >= self.settings.max_associations:
             log.warning("Refusing Association (too many associations)")
@@ -272,7 +294,10 @@ class Server:
             return False
         outcome = negotiate(self.settings, request, assoc.peer_address)
         if isinstance(outcome, AAssociateRJ):
-            log.info("Refusing Association (result %d, source %d, reason %d)", *_rj(outcome))
+            if outcome is NO_ACCEPTABLE_CONTEXTS:
+                log.info("Refusing Association (no acceptable presentation contexts)")
+            else:
+                log.info("Refusing Association (result %d, source %d, reason %d)", *_rj(outcome))
             assoc.send_reject(outcome)
             return False
         accept, contexts = outcome
