@@ -145,6 +145,11 @@ def test_decode_accepts_memoryview_and_bytearray() -> None:
 
 
 # -- malformed input ------------------------------------------------------------------
+def test_decode_keeps_non_ascii_uid_bytes_like_dcmtk() -> None:
+    # DCMTK tolerates them; the storage SCP sanitises the file name.
+    assert decode_command(struct.pack("<HHI", 0, 0x0002, 2) + b"\xff1")[0x0002] == "\xff1"
+
+
 @pytest.mark.parametrize(
     ("data", "match"),
     [
@@ -156,7 +161,6 @@ def test_decode_accepts_memoryview_and_bytearray() -> None:
         (struct.pack("<HHI", 0, 0x0110, 4) + b"\1\0\0\0", "MessageID .* length 4"),
         (struct.pack("<HHI", 0, 0x0000, 2) + b"\1\0", "CommandGroupLength .* length 2"),
         (struct.pack("<HHI", 0, 0x0901, 2) + b"\1\0", "not a multiple of 4"),
-        (struct.pack("<HHI", 0, 0x0002, 2) + b"\xff1", "not ASCII"),
         (struct.pack("<HHI", 0, 0x0600, 2) + b"\xff1", "not ASCII"),
         (GOLDEN_ECHO_RQ + GOLDEN_ECHO_RQ[12:38], "appears twice"),
     ],

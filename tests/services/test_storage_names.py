@@ -38,7 +38,9 @@ OBSERVED = [
     ("".join(chr(c) for c in range(0x21, 0x41)), "SC.____________-._0123456789:_____@"),
     ("".join(chr(c) for c in range(0x41, 0x61)), "SC.ABCDEFGHIJKLMNOPQRSTUVWXYZ______"),
     ("".join(chr(c) for c in range(0x61, 0x7F)), "SC.abcdefghijklmnopqrstuvwxyz____"),
-    ("1.2.3.\xe9", "SC.1.2.3.__"),  # UTF-8: two bytes, two underscores
+    # UIDs arrive as bytes decoded Latin-1: one character per byte, one "_" per unsafe byte.
+    ("1.2.3.\xe9", "SC.1.2.3._"),
+    ("1.2.3.\xc3\xa9", "SC.1.2.3.__"),  # "é" sent as UTF-8: two bytes, two underscores
 ]
 
 
@@ -53,7 +55,7 @@ def test_any_uid_gives_a_safe_single_name(uid: str) -> None:
     assert is_safe_relative_path(name)
     assert "/" not in name
     assert name.startswith("SC.")
-    assert len(name) == 3 + len(uid.encode("utf-8", errors="replace"))
+    assert len(name) == 3 + len(uid.encode("latin-1", errors="replace"))
     assert safe_uid_for_filename(uid) == name[3:]
 
 

@@ -160,6 +160,7 @@ HOSTILE = {
     "a\\b": "SC.a_b",
     "a\x00c": "SC.a_c",
     "x" * 60: "SC." + "x" * 60,
+    "1.2.3.\xff": "SC.1.2.3._",  # a non-ASCII byte: DCMTK stores it under this name too
 }
 
 

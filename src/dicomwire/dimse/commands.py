@@ -220,7 +220,7 @@ def _encode_at(value: object, elem: CommandElement) -> bytes:
 
 
 _TEXT_ENCODING: Final[Mapping[VR, tuple[bytes, str]]] = {  # padding, codec
-    VR.UI: (b"\0", "ascii"),
+    VR.UI: (b"\0", "latin-1"),  # symmetric with decoding: a response can echo any byte back
     VR.AE: (b" ", "ascii"),
     VR.LO: (b" ", "latin-1"),
 }
@@ -283,10 +283,10 @@ def encode_command(elements: Mapping[int, CommandValue]) -> bytes:
 
 # -- decoding -------------------------------------------------------------------
 def _decode_ui(raw: bytes, elem: CommandElement) -> str:
-    try:
-        return raw.decode("ascii").rstrip("\0 ")
-    except UnicodeDecodeError:
-        raise RemoteProtocolError(f"{elem.keyword} is not ASCII: {raw!r}") from None
+    # A UID with a stray non-ASCII byte is invalid, but DCMTK accepts it (and its
+    # dcmrecv stores the instance under a sanitised name); Latin-1 keeps every
+    # byte, so callers can still refuse or sanitise it.
+    return raw.decode("latin-1").rstrip("\0 ")
 
 
 def _decode_ae(raw: bytes, elem: CommandElement) -> str:

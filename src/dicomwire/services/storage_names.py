@@ -88,8 +88,12 @@ class FileNaming(enum.StrEnum):
 
 
 def safe_uid_for_filename(uid: str) -> str:
-    """A UID as DCMTK dcmrecv puts it in a file name (unsafe characters -> ``_``)."""
-    return _UNSAFE.sub("_", uid.encode("utf-8", errors="replace").decode("latin-1"))
+    """A UID as DCMTK dcmrecv puts it in a file name (each unsafe byte -> ``_``).
+
+    UIDs from the wire are decoded as Latin-1 (one character per byte), so
+    encoding back to Latin-1 gives one ``_`` per received byte, as DCMTK.
+    """
+    return _UNSAFE.sub("_", uid.encode("latin-1", errors="replace").decode("latin-1"))
 
 
 def series_date_subdirectory(series_date: str | None, today: datetime) -> str:
