@@ -7,13 +7,12 @@ import logging
 
 from dicomwire import uids
 from dicomwire.cli import options
-from dicomwire.cli.assocdump import dump_association
 from dicomwire.cli.logging import app_logger
-from dicomwire.cli.netreport import report_association_failure
+from dicomwire.cli.netreport import AssociationFailed, request_association
 from dicomwire.dimse.status import dcmtk_status_string
 from dicomwire.errors import AssociationAborted, DicomTimeout, DicomWireError
 from dicomwire.net.association import Association, Timeouts
-from dicomwire.net.client import RequestorSettings, open_association
+from dicomwire.net.client import RequestorSettings
 from dicomwire.services.verification import echo
 
 PROG = "echoscu"
@@ -84,19 +83,10 @@ def requestor_settings(ns: argparse.Namespace) -> RequestorSettings:
 
 async def run(ns: argparse.Namespace) -> int:
     log = app_logger(PROG)
-    settings = requestor_settings(ns)
-    if log.isEnabledFor(logging.DEBUG):
-        log.debug("Request Parameters:\n%s", "\n".join(dump_association(settings.build_request())))
-    log.info("Requesting Association")
     try:
-        assoc = await open_association(ns.peer, ns.port, settings)
-    except DicomWireError as exc:
-        report_association_failure(log, exc)
+        assoc = await request_association(log, ns.peer, ns.port, requestor_settings(ns))
+    except AssociationFailed:
         return 1
-    if log.isEnabledFor(logging.DEBUG) and assoc.request and assoc.accept:
-        log.debug(
-            "Association Parameters Negotiated:\n%s", "\n".join(dump_association(assoc.request, assoc.accept))
-        )
     if not assoc.contexts:
         log.fatal("No Acceptable Presentation Contexts")
         assoc.abort()

@@ -42,22 +42,20 @@ from dicomwire import uids
 from dicomwire.cli import options
 from dicomwire.cli import querykeys as qk
 from dicomwire.cli import queryoutput as qo
-from dicomwire.cli.assocdump import dump_association
 from dicomwire.cli.dcmdump_format import DumpError, dump_bytes, dump_dataset, transfer_syntax_name
 from dicomwire.cli.logging import INFO, app_logger, log_always
-from dicomwire.cli.netreport import failure_text, rejection_lines
+from dicomwire.cli.netreport import AssociationFailed, failure_text, request_association
 from dicomwire.dimse.commands import Priority
 from dicomwire.dimse.messages import CFindRQ, CFindRSP
 from dicomwire.dimse.status import dcmtk_status_string, describe
 from dicomwire.errors import (
     AssociationAborted,
-    AssociationRejected,
     DicomTimeout,
     DicomWireError,
     RemoteProtocolError,
 )
 from dicomwire.net.association import Association, Timeouts
-from dicomwire.net.client import RequestorSettings, open_association
+from dicomwire.net.client import RequestorSettings
 from dicomwire.services.query import FindOperation, FindResponse, decode_dataset, inflate
 
 PROG: Final = "findscu"
@@ -605,14 +603,6 @@ def _condition(exc: DicomWireError) -> str:
 # -- the tool ---------------------------------------------------------------------------
 
 
-def _report_association_failure(log: logging.Logger, exc: DicomWireError) -> None:
-    if isinstance(exc, AssociationRejected):
-        for line in rejection_lines(exc):
-            log.error("%s", line)
-    else:
-        log.error("Association Request Failed: %s", failure_text(exc))
-
-
 async def run(ns: argparse.Namespace) -> int:
     log = app_logger(PROG)
     log.debug("%s\n", ns.banner)
@@ -622,18 +612,12 @@ async def run(ns: argparse.Namespace) -> int:
         except qo.OutputDirectoryError as exc:
             log.fatal("%s", exc)
             return EXIT_COMMAND_LINE
-    settings = requestor_settings(ns)
-    if log.isEnabledFor(logging.DEBUG):
-        log.debug("Request Parameters:\n%s", "\n".join(dump_association(settings.build_request())))
-    log.info("Requesting Association")
     try:
-        assoc = await open_association(ns.peer, ns.port, settings)
-    except DicomWireError as exc:
-        _report_association_failure(log, exc)
+        assoc = await request_association(
+            log, ns.peer, ns.port, requestor_settings(ns), failure_level=logging.ERROR
+        )
+    except AssociationFailed:
         return EXIT_ASSOCIATION
-    if log.isEnabledFor(logging.DEBUG) and assoc.request and assoc.accept:
-        negotiated = dump_association(assoc.request, assoc.accept)
-        log.debug("Association Parameters Negotiated:\n%s", "\n".join(negotiated))
     if not assoc.contexts:
         log.error("No Acceptable Presentation Contexts")
         assoc.abort()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from dicomwire.cli.assocdump import dump_association
 from dicomwire.errors import (
     AcseTimeout,
     AssociationAborted,
@@ -16,6 +17,8 @@ from dicomwire.errors import (
     DicomWireError,
     NetworkTimeout,
 )
+from dicomwire.net.association import Association
+from dicomwire.net.client import RequestorSettings, open_association
 
 _RESULTS = {1: "Rejected Permanent", 2: "Rejected Transient"}
 _SOURCES = {
@@ -56,9 +59,50 @@ def failure_text(exc: DicomWireError) -> str:
     return f"0006:0321 {exc}"
 
 
-def report_association_failure(log: logging.Logger, exc: DicomWireError) -> None:
+def report_association_failure(log: logging.Logger, exc: DicomWireError, level: int = logging.FATAL) -> None:
+    """DCMTK's lines for a failed request (echoscu/storescu log them as fatal, findscu as error)."""
     if isinstance(exc, AssociationRejected):
         for line in rejection_lines(exc):
-            log.fatal("%s", line)
+            log.log(level, "%s", line)
     else:
-        log.fatal("Association Request Failed: %s", failure_text(exc))
+        log.log(level, "Association Request Failed: %s", failure_text(exc))
+
+
+class AssociationFailed(DicomWireError):
+    """The association request failed and the failure has been logged."""
+
+
+async def request_association(
+    log: logging.Logger,
+    peer: str,
+    port: int,
+    settings: RequestorSettings,
+    *,
+    dump_level: int = logging.DEBUG,
+    failure_level: int = logging.FATAL,
+) -> Association:
+    """DCMTK's request sequence: dump the request, ``Requesting Association``,
+    connect, report a failure in DCMTK's words (then raise AssociationFailed),
+    dump the negotiated parameters."""
+    if log.isEnabledFor(dump_level):
+        log.log(dump_level, "Request Parameters:\n%s", "\n".join(dump_association(settings.build_request())))
+    log.info("Requesting Association")
+    if not settings.contexts:
+        log.log(
+            failure_level,
+            "Association Request Failed: 0006:0103 ASC Coding error in ASC_requestAssociation: "
+            "missing presentation contexts",
+        )
+        raise AssociationFailed("no presentation context to propose")
+    try:
+        assoc = await open_association(peer, port, settings)
+    except DicomWireError as exc:
+        report_association_failure(log, exc, failure_level)
+        raise AssociationFailed(str(exc)) from exc
+    if log.isEnabledFor(dump_level) and assoc.request is not None and assoc.accept is not None:
+        log.log(
+            dump_level,
+            "Association Parameters Negotiated:\n%s",
+            "\n".join(dump_association(assoc.request, assoc.accept)),
+        )
+    return assoc

@@ -29,9 +29,8 @@ from dataclasses import dataclass
 
 from dicomwire import profiles as profile_files
 from dicomwire.cli import options
-from dicomwire.cli.assocdump import dump_association
 from dicomwire.cli.logging import INFO, app_logger
-from dicomwire.cli.netreport import report_association_failure
+from dicomwire.cli.netreport import AssociationFailed, request_association
 from dicomwire.cli.storescu_inputs import (
     READ_AUTO,
     READ_DATASET,
@@ -51,9 +50,8 @@ from dicomwire.cli.storescu_proposal import (
     sop_classes_to_propose,
 )
 from dicomwire.cli.storescu_send import Sender
-from dicomwire.errors import DicomWireError
 from dicomwire.net.association import Association, Timeouts
-from dicomwire.net.client import RequestorSettings, open_association
+from dicomwire.net.client import RequestorSettings
 from dicomwire.ul.items import (
     PresentationContextRQ,
     RoleSelection,
@@ -317,21 +315,10 @@ def requestor_settings(ns: argparse.Namespace, proposal: _Proposal,
 
 async def _associate(ns: argparse.Namespace, settings: RequestorSettings, log: logging.Logger) -> Association:
     dump_level = INFO if ns.verbose_pc else logging.DEBUG
-    if log.isEnabledFor(dump_level):
-        log.log(dump_level, "Request Parameters:\n%s", "\n".join(dump_association(settings.build_request())))
-    log.info("Requesting Association")
-    if not settings.contexts:
-        log.fatal("Association Request Failed: 0006:0103 ASC Coding error in ASC_requestAssociation: "
-                  "missing presentation contexts")
-        raise _Exit(1)
     try:
-        assoc = await open_association(ns.peer, ns.port, settings)
-    except DicomWireError as exc:
-        report_association_failure(log, exc)
+        assoc = await request_association(log, ns.peer, ns.port, settings, dump_level=dump_level)
+    except AssociationFailed:
         raise _Exit(1) from None
-    if log.isEnabledFor(dump_level) and assoc.request is not None and assoc.accept is not None:
-        log.log(dump_level, "Association Parameters Negotiated:\n%s",
-                "\n".join(dump_association(assoc.request, assoc.accept)))
     identity = settings.user_identity
     if identity is not None and identity.positive_response_requested and (
         assoc.accept is None or assoc.accept.user_information.user_identity_ac is None

@@ -23,10 +23,10 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from pydicom import dcmread
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import UID, generate_uid
+if TYPE_CHECKING:  # pydicom loads only when a file is really rewritten: tool start-up stays fast
+    from pydicom.dataset import Dataset
 
 from dicomwire.errors import DatasetCodecError
 
@@ -66,7 +66,7 @@ class Inventor:
 
     counts: InventCounts = field(default_factory=InventCounts)
     clock: Callable[[], float] = time.time
-    new_uid: Callable[[], str] = lambda: str(generate_uid(prefix=None))
+    new_uid: Callable[[], str] = lambda: _new_uid()
     patient: int = 0
     study: int = 0
     series: int = 0
@@ -134,6 +134,12 @@ class Inventor:
             f"  SOPInstanceUID={identity.sop_instance_uid}",
             f"  ImageNumber={identity.image_number}",
         ]
+
+
+def _new_uid() -> str:
+    from pydicom.uid import generate_uid
+
+    return str(generate_uid(prefix=None))
 
 
 def apply_identity(ds: Dataset, identity: Identity) -> None:
@@ -215,6 +221,8 @@ def rewrite_to_temp(path: str, transfer_syntax: str, rewrite: Rewrite) -> str:
 
 def _rewrite(path: str, transfer_syntax: str, rewrite: Rewrite) -> str:
     try:
+        from pydicom import dcmread
+
         ds = dcmread(path, force=True)
     except Exception as exc:  # pydicom raises many kinds
         raise DatasetCodecError(f"cannot read {path}: {exc}") from exc
@@ -222,6 +230,9 @@ def _rewrite(path: str, transfer_syntax: str, rewrite: Rewrite) -> str:
         apply_identity(ds, rewrite.identity)
     if rewrite.fix_uid_padding:
         strip_uid_padding(ds)
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import UID
+
     syntax = UID(transfer_syntax)
     if rewrite.old_vrs_only and not syntax.is_implicit_VR:
         disable_new_vrs(ds)

@@ -362,17 +362,16 @@ class Association(asyncio.Protocol):
         pdvs = command_pdvs(context_id, encode_message(message), limit)
         if dataset is None:
             self._write_pdvs(pdvs)
-        elif isinstance(dataset, bytes | memoryview):
-            # Batch by batch, draining in between: a peer that reads slowly (or not at all)
-            # never makes the transport buffer a copy of the whole data set.
-            remaining = itertools.chain(pdvs, dataset_pdvs(context_id, dataset, limit))
-            while self._write_pdvs(remaining, one_batch=True):
-                if self._write_paused:
-                    await self.drain()
         else:
-            self._write_pdvs(pdvs)
-            for pdv in stream_dataset_pdvs(context_id, dataset.read, limit):
-                self._write_pdvs((pdv,))
+            # Batch by batch (one write call each), draining in between: a peer that reads
+            # slowly (or not at all) never makes the transport buffer a copy of the data set.
+            fragments = (
+                dataset_pdvs(context_id, dataset, limit)
+                if isinstance(dataset, bytes | memoryview)
+                else stream_dataset_pdvs(context_id, dataset.read, limit)
+            )
+            remaining = itertools.chain(pdvs, fragments)
+            while self._write_pdvs(remaining, one_batch=True):
                 if self._write_paused:
                     await self.drain()
         if self._write_paused:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import struct
 from dataclasses import dataclass
+from types import ModuleType
 from typing import BinaryIO, Final, cast
 
 from dicomwire import uids
@@ -26,7 +27,6 @@ from dicomwire.dimse.commands import Priority
 from dicomwire.dimse.messages import CStoreRQ, CStoreRSP
 from dicomwire.errors import DatasetCodecError, NoAcceptedContext, RemoteProtocolError
 from dicomwire.net.association import Association, ReleaseRequested
-from dicomwire.services import transcode
 from dicomwire.services.dataset_head import (
     SOP_CLASS_UID,
     SOP_INSTANCE_UID,
@@ -82,6 +82,14 @@ class StoreSource:
 
 
 # -- reading a file ------------------------------------------------------------------------
+def _transcode() -> ModuleType:
+    """The conversion module, loaded on first use: it pulls in pydicom (and NumPy),
+    which a send that needs no conversion never pays for at start-up."""
+    from dicomwire.services import transcode
+
+    return transcode
+
+
 def inspect_file(path: str | os.PathLike[str]) -> StoreSource:
     """What ``store`` needs to know about a DICOM file, reading only its start.
 
@@ -160,7 +168,7 @@ def choose_context(
     by_syntax = {c.transfer_syntax: c for c in reversed(candidates)}
     for syntax in _CONVERSION_ORDER:
         found = by_syntax.get(syntax)
-        if found is not None and transcode.can_convert(source.transfer_syntax, syntax):
+        if found is not None and _transcode().can_convert(source.transfer_syntax, syntax):
             return found
     offered = ", ".join(uids.name_of(c.transfer_syntax) for c in candidates) or "none"
     raise NoAcceptedContext(
@@ -179,7 +187,8 @@ def _given_context(
             f"presentation context {context_id} is not an accepted context for "
             f"{uids.name_of(source.sop_class_uid)} ({source.sop_class_uid})"
         )
-    if not transcode.can_convert(source.transfer_syntax, context.transfer_syntax):
+    same = context.transfer_syntax == source.transfer_syntax
+    if not same and not _transcode().can_convert(source.transfer_syntax, context.transfer_syntax):
         raise NoAcceptedContext(
             f"cannot send {uids.name_of(source.transfer_syntax)} on presentation context {context_id} "
             f"({uids.name_of(context.transfer_syntax)})"
@@ -254,7 +263,7 @@ async def store(
             await _stream(assoc, context.context_id, request, fp, source)
         else:
             target = context.transfer_syntax
-            data = transcode.convert(fp, source.dataset_length, source.transfer_syntax, target)
+            data = _transcode().convert(fp, source.dataset_length, source.transfer_syntax, target)
             await assoc.send(context.context_id, request, data)
     return await _response(assoc, message_id, timeout)
 
