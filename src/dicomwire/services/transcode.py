@@ -6,7 +6,10 @@ explicit VR big endian, deflated) the data set is re-encoded; binary values
 (OW, OL, OF, OD, OV) are byte-swapped when the byte order changes, which
 pydicom leaves to its caller.  A compressed data set is decompressed when
 pydicom has a decoder for it (with NumPy any installed plugin; without NumPy
-only pydicom's own RLE decoder).  Nothing is ever compressed.
+only pydicom's own RLE decoder).  As DCMTK's decoders do, colour comes out as
+pydicom's decoders give it (YCbCr as RGB), the SOP Instance UID is kept, and
+an image decoded from a lossy syntax is marked so: Lossy Image Compression
+"01" (PS3.3 C.7.6.1.1.5).  Nothing is ever compressed.
 
 This path holds the data set in memory, as DCMTK does when it converts; the
 common case (the context takes the file's own syntax) streams instead.
@@ -42,6 +45,10 @@ UNCOMPRESSED: Final = frozenset(
 )
 _HAVE_NUMPY: Final = importlib.util.find_spec("numpy") is not None
 _SWAP_WIDTH: Final = {"OW": "H", "OL": "I", "OF": "I", "OD": "Q", "OV": "Q"}
+# The syntaxes whose decoding DCMTK marks as lossy (its JPEG decoder for every
+# process but the lossless ones, its JPEG-LS decoder for near-lossless).  JPEG
+# 2000 is left alone: either of its syntaxes may hold a reversible codestream.
+_LOSSY: Final = frozenset({uids.JPEG_BASELINE, uids.JPEG_EXTENDED, uids.JPEG_LS_NEAR_LOSSLESS})
 
 
 def can_decompress(transfer_syntax: str) -> bool:
@@ -107,6 +114,12 @@ def _inflate(data: bytes) -> bytes:
 
 
 def _decompress(dataset: Dataset, transfer_syntax: str) -> None:
+    _decode(dataset, transfer_syntax)
+    if transfer_syntax in _LOSSY:
+        dataset.LossyImageCompression = "01"
+
+
+def _decode(dataset: Dataset, transfer_syntax: str) -> None:
     if _HAVE_NUMPY:
         dataset.decompress(generate_instance_uid=False)
         return
