@@ -11,6 +11,7 @@ with every other attribute unchanged but for the ones decompression rewrites.
 from __future__ import annotations
 
 import io
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -281,3 +282,21 @@ def test_convert_reads_only_its_data_set(tmp_path: Path) -> None:
     ds.file_meta = pydicom.dataset.FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = UID(uids.EXPLICIT_VR_LITTLE_ENDIAN)
     assert np.array_equal(ds.pixel_array, pydicom.dcmread(path).pixel_array)
+
+
+def test_compression_level_reaches_the_deflater() -> None:
+    """+cl: level 0 stores, level 9 compresses; both inflate to the same data set."""
+    source = inspect_file(TEST_FILES / "CT_small.dcm")
+    inflated = set()
+    sizes = {}
+    for level in (0, 9):
+        with open(source.path, "rb") as fp:
+            fp.seek(source.dataset_offset)
+            data = transcode.convert(
+                fp, source.dataset_length, source.transfer_syntax,
+                uids.DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, compression_level=level,
+            )
+        sizes[level] = len(data)
+        inflated.add(zlib.decompressobj(-zlib.MAX_WBITS).decompress(data).rstrip(b"\0"))
+    assert sizes[9] < sizes[0]
+    assert len(inflated) == 1

@@ -15,7 +15,6 @@ Association").  Every file attempted takes a message ID, sent or not.
 from __future__ import annotations
 
 import argparse
-import inspect
 import logging
 import math
 import os
@@ -23,7 +22,6 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from dicomwire.cli.logging import INFO, WARN
 from dicomwire.cli.storescu_inputs import BadFile, InputFile, MissingUids, read_source
@@ -49,7 +47,6 @@ from dicomwire.errors import (
 from dicomwire.net.association import Association
 from dicomwire.services import storage
 from dicomwire.services.storage import StoreSource
-from dicomwire.ul.negotiation import AcceptedContext
 
 PROG = "storescu"
 # After the peer aborted, DCMTK 3.6.7 exits with the high byte of an uninitialised status
@@ -71,22 +68,6 @@ class _Failure:
 
     condition: str
     aborted: bool = False
-
-
-@dataclass(frozen=True)
-class _StoreOptions:
-    """Which optional keyword arguments the storage library's ``store`` takes."""
-
-    message_id: bool
-    context_id: bool
-
-    @classmethod
-    def detect(cls) -> _StoreOptions:
-        try:
-            parameters = inspect.signature(storage.store).parameters
-        except (TypeError, ValueError):
-            return cls(False, False)
-        return cls("message_id" in parameters, "context_id" in parameters)
 
 
 class Progress:
@@ -153,7 +134,6 @@ class Sender:
         self.files = files
         self.halt = not ns.no_halt
         self.prefer_deflated = ns.config_file is None and ns.proposal == "-xd"
-        self.store_options = _StoreOptions.detect()
         counts = InventCounts(ns.invent_series, ns.invent_study, ns.invent_patient)
         self.inventor = Inventor(counts) if ns.invent_instance else None
         self.last_status = dimse_status.SUCCESS
@@ -274,9 +254,7 @@ class Sender:
         self.assoc.next_message_id()
 
     def _message_id(self) -> int:
-        if self.store_options.message_id:
-            return self.assoc.next_message_id()
-        return getattr(self.assoc, "_message_id", 0) % 0xFFFF + 1
+        return self.assoc.next_message_id()
 
     async def _send(self, path: str, source: StoreSource) -> tuple[_Failure | None, bool]:
         """Store one instance: (failure, the peer answered with an unsuccessful status)."""
@@ -287,8 +265,8 @@ class Sender:
             self.log.error("No presentation context for: (%s) %s", class_label(source.sop_class_uid),
                            source.sop_class_uid)
             return _Failure(_COND_NO_CONTEXT), False
-        context = dcmtk_choice if self.store_options.context_id else self._library_choice(source)
-        target = (context or dcmtk_choice).transfer_syntax
+        context = dcmtk_choice
+        target = context.transfer_syntax
         self.log.info("Converting transfer syntax: %s -> %s", xfer_name(source.transfer_syntax),
                       xfer_name(target))
         message_id = self._message_id()
@@ -299,8 +277,6 @@ class Sender:
                 affected_sop_instance_uid=source.sop_instance_uid)))
         self.progress.start_xmit()
         try:
-            if context is None:
-                raise NoAcceptedContext(f"cannot convert {source.path} for {target}")
             response = await self._store(source, message_id, context.context_id)
         except DicomWireError as exc:
             if not self.dead and not isinstance(exc, NoAcceptedContext | DatasetCodecError):
@@ -308,28 +284,15 @@ class Sender:
                 self.progress.end_xmit(source.dataset_length, self._pdv_limit())
             return self._send_failure(path, source, target, exc), False
         self.progress.end_xmit(source.dataset_length, self._pdv_limit())
-        assert context is not None
         return None, self._received(response, context.context_id)
-
-    def _library_choice(self, source: StoreSource) -> AcceptedContext | None:
-        """The context the storage library will send on (it chooses itself)."""
-        try:
-            chosen: AcceptedContext = storage.choose_context(self.assoc.contexts, source)
-        except NoAcceptedContext:
-            return None
-        return chosen
 
     async def _store(self, source: StoreSource, message_id: int, context_id: int) -> CStoreRSP:
         if self.dead:
             raise AssociationAborted(0, 0, "association already gone")
-        store: Any = storage.store  # keyword arguments only where the library takes them
-        extra: dict[str, int] = {}
-        if self.store_options.message_id:
-            extra["message_id"] = message_id
-        if self.store_options.context_id:
-            extra["context_id"] = context_id
-        response: CStoreRSP = await store(self.assoc, source, **extra)
-        return response
+        return await storage.store(
+            self.assoc, source, message_id=message_id, context_id=context_id,
+            compression_level=self.ns.compression_level,
+        )
 
     def _send_failure(self, path: str, source: StoreSource, target: str, exc: DicomWireError) -> _Failure:
         log = self.log

@@ -62,8 +62,10 @@ _CONVERSION_ORDER: Final = (
     uids.EXPLICIT_VR_BIG_ENDIAN,
 )
 _VRS: Final = frozenset(
-    b"AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV"
-    .split()
+    (
+        b"AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH "
+        b"SL SQ SS ST SV TM UC UI UL UN UR US UT UV"
+    ).split()
 )
 
 
@@ -156,9 +158,7 @@ def _scan_uids(fp: BinaryIO, transfer_syntax: str, name: str) -> dict[int, bytes
 
 
 # -- sending -------------------------------------------------------------------------------
-def choose_context(
-    contexts: dict[int, AcceptedContext], source: StoreSource
-) -> AcceptedContext:
+def choose_context(contexts: dict[int, AcceptedContext], source: StoreSource) -> AcceptedContext:
     """The context to send ``source`` on: its own transfer syntax first, then one
     it can be converted to.  Raises NoAcceptedContext."""
     candidates = [c for c in contexts.values() if c.abstract_syntax == source.sop_class_uid]
@@ -228,6 +228,7 @@ async def store(
     move_originator: tuple[str, int] | None = None,
     message_id: int | None = None,
     context_id: int | None = None,
+    compression_level: int = 6,
     timeout: float | None = None,
 ) -> CStoreRSP:
     """Send ``source`` with a C-STORE-RQ and return the C-STORE-RSP.
@@ -263,7 +264,9 @@ async def store(
             await _stream(assoc, context.context_id, request, fp, source)
         else:
             target = context.transfer_syntax
-            data = _transcode().convert(fp, source.dataset_length, source.transfer_syntax, target)
+            data = _transcode().convert(
+                fp, source.dataset_length, source.transfer_syntax, target, compression_level=compression_level
+            )
             await assoc.send(context.context_id, request, data)
     return await _response(assoc, message_id, timeout)
 

@@ -75,9 +75,10 @@ def can_convert(source: str, target: str) -> bool:
     return source in UNCOMPRESSED or can_decompress(source)
 
 
-def convert(fp: BinaryIO, length: int, source: str, target: str) -> bytes:
+def convert(fp: BinaryIO, length: int, source: str, target: str, *, compression_level: int = 6) -> bytes:
     """The data set at ``fp``'s position (``length`` bytes, in ``source``)
-    encoded in ``target``.  Raises DatasetCodecError."""
+    encoded in ``target`` (deflated at ``compression_level``, 0-9, as ``+cl``).
+    Raises DatasetCodecError."""
     if not can_convert(source, target):
         names = f"{uids.name_of(source)} to {uids.name_of(target)}"
         raise DatasetCodecError(f"cannot convert a data set from {names}")
@@ -86,7 +87,7 @@ def convert(fp: BinaryIO, length: int, source: str, target: str) -> bytes:
         if source not in UNCOMPRESSED:
             _decompress(dataset, source)
             source = uids.EXPLICIT_VR_LITTLE_ENDIAN
-        return _write(dataset, source, target)
+        return _write(dataset, source, target, compression_level)
     except DatasetCodecError:
         raise
     except Exception as exc:  # pydicom raises many kinds on malformed input
@@ -139,7 +140,7 @@ def _decode(dataset: Dataset, transfer_syntax: str) -> None:
     dataset.file_meta.TransferSyntaxUID = UID(uids.EXPLICIT_VR_LITTLE_ENDIAN)
 
 
-def _write(dataset: Dataset, source: str, target: str) -> bytes:
+def _write(dataset: Dataset, source: str, target: str, compression_level: int) -> bytes:
     source_encoding, target_encoding = encoding_of(source), encoding_of(target)
     if source_encoding.little_endian != target_encoding.little_endian:
         correct_ambiguous_vr(dataset, source_encoding.little_endian)
@@ -150,7 +151,7 @@ def _write(dataset: Dataset, source: str, target: str) -> bytes:
     write_dataset(out, dataset)
     data = out.getvalue()
     if target_encoding.deflated:
-        packer = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -zlib.MAX_WBITS)
+        packer = zlib.compressobj(compression_level, zlib.DEFLATED, -zlib.MAX_WBITS)
         data = packer.compress(data) + packer.flush()
     if len(data) % 2:
         data += b"\0"  # a deflated stream is padded to even length (PS3.5 A.5)
