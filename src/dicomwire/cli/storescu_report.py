@@ -9,9 +9,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from dicomwire import uids
-from dicomwire.dimse.commands import Priority
-from dicomwire.dimse.messages import CStoreRQ, CStoreRSP
-from dicomwire.dimse.status import describe
 
 # DCMTK's display names of transfer syntaxes (DcmXfer), as dcmdump shows them.
 _XFER_NAMES: Mapping[str, str] = {
@@ -83,53 +80,3 @@ def class_label(sop_class: str) -> str:
     return "unknown SOP class"
 
 
-def _uid_text(uid: str | None) -> str:
-    if not uid:
-        return "none"
-    name = uids.name_of(uid)
-    known = uids.SOP_CLASSES.get(uid)
-    return name if known is not None and known.dcmtk_name else uid
-
-
-_PRIORITIES = {Priority.MEDIUM: "medium", Priority.HIGH: "high", Priority.LOW: "low"}
-_RULE_OPEN = "===================== {} DIMSE MESSAGE ===================="
-_RULE_CLOSE = "======================= END DIMSE MESSAGE ======================="
-
-
-def dump_store_request(request: CStoreRQ) -> str:
-    """DCMTK's dump of an outgoing C-STORE-RQ (debug level)."""
-    lines = [
-        _RULE_OPEN.format("OUTGOING"),
-        "Message Type                  : C-STORE RQ",
-        f"Message ID                    : {request.message_id}",
-        f"Affected SOP Class UID        : {_uid_text(request.affected_sop_class_uid)}",
-        f"Affected SOP Instance UID     : {request.affected_sop_instance_uid}",
-    ]
-    if request.move_originator_application_entity_title:
-        lines.append(f"Move Originator AE Title      : {request.move_originator_application_entity_title}")
-    if request.move_originator_message_id is not None:
-        lines.append(f"Move Originator ID            : {request.move_originator_message_id}")
-    lines += [
-        "Data Set                      : present",
-        f"Priority                      : {_PRIORITIES.get(Priority(request.priority), 'medium')}",
-        _RULE_CLOSE,
-    ]
-    return "\n".join(lines)
-
-
-def dump_store_response(response: CStoreRSP, context_id: int | None) -> str:
-    """DCMTK's dump of an incoming C-STORE-RSP (debug level)."""
-    lines = [_RULE_OPEN.format("INCOMING"), "Message Type                  : C-STORE RSP"]
-    if context_id is not None:
-        lines.append(f"Presentation Context ID       : {context_id}")
-    lines += [
-        f"Message ID Being Responded To : {response.message_id_being_responded_to}",
-        f"Affected SOP Class UID        : {_uid_text(response.affected_sop_class_uid)}",
-        f"Affected SOP Instance UID     : {response.affected_sop_instance_uid or 'none'}",
-        "Data Set                      : none",
-        f"DIMSE Status                  : 0x{response.status:04x}: {describe(response.status, 'store')}",
-    ]
-    if response.error_comment:
-        lines.append(f"Error Comment                 : {response.error_comment}")
-    lines.append(_RULE_CLOSE)
-    return "\n".join(lines)

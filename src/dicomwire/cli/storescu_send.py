@@ -28,13 +28,12 @@ from dicomwire.cli.storescu_inputs import BadFile, InputFile, MissingUids, read_
 from dicomwire.cli.storescu_proposal import choose_context
 from dicomwire.cli.storescu_report import (
     class_label,
-    dump_store_request,
-    dump_store_response,
     modality,
     xfer_name,
 )
 from dicomwire.cli.storescu_rewrite import InventCounts, Inventor, Rewrite, log_identity, rewrite_to_temp
 from dicomwire.dimse import status as dimse_status
+from dicomwire.dimse.dump import dump_message
 from dicomwire.dimse.messages import CStoreRQ, CStoreRSP
 from dicomwire.errors import (
     AssociationAborted,
@@ -272,9 +271,9 @@ class Sender:
         message_id = self._message_id()
         self.log.info("Sending Store Request (MsgID %d, %s)", message_id, modality(source.sop_class_uid))
         if self.log.isEnabledFor(logging.DEBUG):
-            self.log.debug("%s", dump_store_request(CStoreRQ(
+            self.log.debug("%s", dump_message(CStoreRQ(
                 message_id=message_id, affected_sop_class_uid=source.sop_class_uid,
-                affected_sop_instance_uid=source.sop_instance_uid)))
+                affected_sop_instance_uid=source.sop_instance_uid), "OUTGOING"))
         self.progress.start_xmit()
         try:
             response = await self._store(source, message_id, context.context_id)
@@ -320,7 +319,7 @@ class Sender:
     def _received(self, response: CStoreRSP, context_id: int) -> bool:
         if self.log.isEnabledFor(logging.DEBUG):
             self.log.info("Received Store Response")
-            self.log.debug("%s", dump_store_response(response, context_id))
+            self.log.debug("%s", dump_message(response, "INCOMING", context_id))
         else:
             text = dimse_status.dcmtk_status_string(response.status, "store")
             self.log.info("Received Store Response (%s)", text)

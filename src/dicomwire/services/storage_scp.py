@@ -32,6 +32,7 @@ from typing import Final
 from dicomwire import uids
 from dicomwire.dimse import status
 from dicomwire.dimse.commands import Priority
+from dicomwire.dimse.dump import dump_message
 from dicomwire.dimse.fragments import DatasetSink, MessageReceived
 from dicomwire.dimse.messages import CStoreRQ, CStoreRSP, Message
 from dicomwire.net.association import Association, SinkFactory
@@ -155,7 +156,7 @@ class StorageSCP:
         assert isinstance(request, CStoreRQ)
         if log.isEnabledFor(logging.DEBUG):
             log.info("Received C-STORE Request")
-            log.debug("%s", dump_store_request(request, received.context_id))
+            log.debug("%s", dump_message(request, "INCOMING", received.context_id))
         else:
             log.info("Received C-STORE Request (MsgID %d)", request.message_id)
         outcome = await self.complete(assoc, received)
@@ -167,7 +168,7 @@ class StorageSCP:
         )
         if log.isEnabledFor(logging.DEBUG):
             log.info("Sending C-STORE Response")
-            log.debug("%s", dump_store_response(response, received.context_id))
+            log.debug("%s", dump_message(response, "OUTGOING", received.context_id))
         else:
             log.info("Sending C-STORE Response (%s)", status.dcmtk_status_string(outcome.status, "store"))
         await assoc.send(received.context_id, response)
@@ -265,50 +266,3 @@ def _fsync_directory(path: str) -> None:
 # -- DCMTK's DIMSE message dumps (debug level) --------------------------------------------------
 _OPEN: Final = "===================== {} DIMSE MESSAGE ===================="
 _CLOSE: Final = "======================= END DIMSE MESSAGE ======================="
-
-
-def _uid_text(uid: str | None) -> str:
-    if not uid:
-        return "none"
-    known = uids.SOP_CLASSES.get(uid)
-    return uids.name_of(uid) if known is not None and known.dcmtk_name else uid
-
-
-def dump_store_request(request: CStoreRQ, context_id: int) -> str:
-    """DCMTK's dump of an incoming C-STORE-RQ."""
-    lines = [
-        _OPEN.format("INCOMING"),
-        "Message Type                  : C-STORE RQ",
-        f"Presentation Context ID       : {context_id}",
-        f"Message ID                    : {request.message_id}",
-        f"Affected SOP Class UID        : {_uid_text(request.affected_sop_class_uid)}",
-        f"Affected SOP Instance UID     : {request.affected_sop_instance_uid}",
-    ]
-    if request.move_originator_application_entity_title:
-        lines.append(f"Move Originator AE Title      : {request.move_originator_application_entity_title}")
-    if request.move_originator_message_id is not None:
-        lines.append(f"Move Originator ID            : {request.move_originator_message_id}")
-    lines += [
-        "Data Set                      : present",
-        f"Priority                      : {_PRIORITY.get(request.priority, 'medium')}",
-        _CLOSE,
-    ]
-    return "\n".join(lines)
-
-
-def dump_store_response(response: CStoreRSP, context_id: int) -> str:
-    """DCMTK's dump of an outgoing C-STORE-RSP."""
-    return "\n".join(
-        [
-            _OPEN.format("OUTGOING"),
-            "Message Type                  : C-STORE RSP",
-            f"Presentation Context ID       : {context_id}",
-            f"Message ID Being Responded To : {response.message_id_being_responded_to}",
-            f"Affected SOP Class UID        : {_uid_text(response.affected_sop_class_uid)}",
-            f"Affected SOP Instance UID     : {response.affected_sop_instance_uid or 'none'}",
-            "Data Set                      : none",
-            f"DIMSE Status                  : 0x{response.status:04x}: "
-            + status.describe(response.status, "store"),
-            _CLOSE,
-        ]
-    )
