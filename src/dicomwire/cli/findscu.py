@@ -45,9 +45,8 @@ from dicomwire.cli import queryoutput as qo
 from dicomwire.cli.dcmdump_format import DumpError, dump_bytes, dump_dataset, transfer_syntax_name
 from dicomwire.cli.logging import INFO, app_logger, log_always
 from dicomwire.cli.netreport import AssociationFailed, failure_text, request_association
-from dicomwire.dimse.commands import Priority
-from dicomwire.dimse.messages import CFindRQ, CFindRSP
-from dicomwire.dimse.status import dcmtk_status_string, describe
+from dicomwire.dimse.dump import dump_message
+from dicomwire.dimse.status import dcmtk_status_string
 from dicomwire.errors import (
     AssociationAborted,
     DicomTimeout,
@@ -85,9 +84,6 @@ PROPOSALS: Final[dict[str, Callable[[], tuple[str, ...]]]] = {
 }
 # -u: the VRs DCMTK 3.6.7 no longer generates when new VRs are disabled.
 _NEW_VRS: Final = frozenset({"UN", "UT", "UC", "UR", "OD", "OL", "OV", "SV", "UV"})
-_PRIORITY_NAMES: Final = {Priority.MEDIUM: "medium", Priority.HIGH: "high", Priority.LOW: "low"}
-_RULE_OPEN: Final = "===================== {} DIMSE MESSAGE ===================="
-_RULE_CLOSE: Final = "======================= END DIMSE MESSAGE ======================="
 _SEPARATOR: Final = "---------------------------"
 _LIMIT_REACHED: Final = (
     "Maximum number of responses already written to file ... "
@@ -279,41 +275,6 @@ def requestor_settings(ns: argparse.Namespace) -> RequestorSettings:
 # -- dumps ----------------------------------------------------------------------------
 
 
-def _uid_name(uid: str | None) -> str:
-    return "none" if not uid else uids.name_of(uid)
-
-
-def dump_find_request(request: CFindRQ, context_id: int) -> str:
-    """DCMTK's dump of an outgoing C-FIND-RQ (debug level)."""
-    return "\n".join(
-        [
-            _RULE_OPEN.format("OUTGOING"),
-            "Message Type                  : C-FIND RQ",
-            f"Presentation Context ID       : {context_id}",
-            f"Message ID                    : {request.message_id}",
-            f"Affected SOP Class UID        : {_uid_name(request.affected_sop_class_uid)}",
-            "Data Set                      : present",
-            f"Priority                      : {_PRIORITY_NAMES.get(Priority(request.priority), 'medium')}",
-            _RULE_CLOSE,
-        ]
-    )
-
-
-def dump_find_response(response: CFindRSP) -> str:
-    """DCMTK's dump of an incoming C-FIND-RSP (debug level)."""
-    return "\n".join(
-        [
-            _RULE_OPEN.format("INCOMING"),
-            "Message Type                  : C-FIND RSP",
-            f"Message ID Being Responded To : {response.message_id_being_responded_to}",
-            f"Affected SOP Class UID        : {_uid_name(response.affected_sop_class_uid)}",
-            f"Data Set                      : {'present' if response.has_dataset else 'none'}",
-            f"DIMSE Status                  : 0x{response.status:04x}: {describe(response.status, 'find')}",
-            _RULE_CLOSE,
-        ]
-    )
-
-
 def dump_file_format(query: Dataset, transfer_syntax: str) -> str:
     """A query as DCMTK prints a file format (empty meta header), after a failure."""
     dataset = dump_dataset(query, transfer_syntax)
@@ -459,7 +420,7 @@ class Session:
         )
         if self.log.isEnabledFor(logging.DEBUG):
             self.log.info("Sending Find Request")
-            self.log.debug("%s", dump_find_request(operation.request, context.context_id))
+            self.log.debug("%s", dump_message(operation.request, "OUTGOING", context.context_id))
         else:
             self.log.info("Sending Find Request (MsgID %d)", operation.message_id)
         # Dumped before the request goes out: the responses must not wait for it.
@@ -503,14 +464,14 @@ class Session:
                 self.dataset_in_final_response(status)
             if debug:
                 self.log.info("Received Final Find Response")
-                self.log.debug("%s", dump_find_response(response.message))
+                self.log.debug("%s", dump_message(response.message, "INCOMING"))
             else:
                 self.log.info("Received Final Find Response (%s)", status)
             return
         show = self.ns.show_responses is True or (self.ns.show_responses is None and not self.extracting)
         if debug:
             self.log.info("Received Find Response %d", self.responses)
-            self.log.debug("%s", dump_find_response(response.message))
+            self.log.debug("%s", dump_message(response.message, "INCOMING"))
             if show:
                 self.log.debug("Response Identifiers:\n%s", self.dump(response))
         elif show:
