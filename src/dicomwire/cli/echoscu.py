@@ -11,7 +11,7 @@ from dicomwire.cli.logging import app_logger
 from dicomwire.cli.netreport import AssociationFailed, request_association
 from dicomwire.dimse.status import dcmtk_status_string
 from dicomwire.errors import AssociationAborted, DicomTimeout, DicomWireError
-from dicomwire.net.association import Association, Timeouts
+from dicomwire.net.association import Association
 from dicomwire.net.client import RequestorSettings
 from dicomwire.services.verification import echo
 
@@ -72,12 +72,7 @@ def requestor_settings(ns: argparse.Namespace) -> RequestorSettings:
         called_ae=net.called_ae_title or "ANY-SCP",
         contexts=contexts,
         max_pdu_length=net.max_pdu,
-        timeouts=Timeouts(
-            connect=net.connect_timeout,
-            socket=net.socket_timeout,
-            acse=net.acse_timeout,
-            dimse=net.dimse_timeout,
-        ),
+        timeouts=net.timeouts,
     )
 
 

@@ -53,7 +53,7 @@ from dicomwire.errors import (
     DicomWireError,
     RemoteProtocolError,
 )
-from dicomwire.net.association import Association, Timeouts
+from dicomwire.net.association import Association
 from dicomwire.net.client import RequestorSettings
 from dicomwire.services.query import FindOperation, FindResponse, decode_dataset, inflate
 
@@ -263,12 +263,7 @@ def requestor_settings(ns: argparse.Namespace) -> RequestorSettings:
         called_ae=net.called_ae_title or "ANY-SCP",
         contexts=[(MODELS[ns.model], PROPOSALS[ns.proposal]())],
         max_pdu_length=net.max_pdu,
-        timeouts=Timeouts(
-            connect=net.connect_timeout,
-            socket=net.socket_timeout,
-            acse=net.acse_timeout,
-            dimse=net.dimse_timeout,
-        ),
+        timeouts=net.timeouts,
     )
 
 

@@ -93,6 +93,7 @@ from dicomwire.cli.cmdvalues import (
     String,
     ValueType,
 )
+from dicomwire.net.association import Timeouts
 
 __all__ = [
     "EXIT_COMMANDLINE_SYNTAX_ERROR",
@@ -507,6 +508,16 @@ class NetworkSettings:
     @property
     def calling_ae_title(self) -> str:
         return self.ae_title
+
+    @property
+    def timeouts(self) -> Timeouts:
+        """The four DCMTK timeouts in the form the association layer takes."""
+        return Timeouts(
+            connect=self.connect_timeout,
+            socket=self.socket_timeout,
+            acse=self.acse_timeout,
+            dimse=self.dimse_timeout,
+        )
 
 
 def _ae_title(value: Any) -> str | None:

@@ -50,7 +50,7 @@ from dicomwire.cli.storescu_proposal import (
     sop_classes_to_propose,
 )
 from dicomwire.cli.storescu_send import Sender
-from dicomwire.net.association import Association, Timeouts
+from dicomwire.net.association import Association
 from dicomwire.net.client import RequestorSettings
 from dicomwire.ul.items import (
     PresentationContextRQ,
@@ -308,8 +308,7 @@ def requestor_settings(ns: argparse.Namespace, proposal: _Proposal,
         roles=proposal.roles,
         extended_negotiation=proposal.extended,
         user_identity=identity,
-        timeouts=Timeouts(connect=net.connect_timeout, socket=net.socket_timeout,
-                          acse=net.acse_timeout, dimse=net.dimse_timeout),
+        timeouts=net.timeouts,
     )
 
 
