@@ -96,7 +96,8 @@ async def _echo_and_close(assoc: Association, ns: argparse.Namespace, log: loggi
             message_id = assoc.next_message_id()
             log.info("Sending Echo Request (MsgID %d)", message_id)
             status = await echo(assoc, message_id=message_id)
-            log.info("Received Echo Response (%s)", dcmtk_status_string(status, "echo"))
+            if log.isEnabledFor(logging.INFO):  # the status text costs more than the echo's own work
+                log.info("Received Echo Response (%s)", dcmtk_status_string(status, "echo"))
     except AssociationAborted as exc:
         log.error("Echo Failed: %s", exc)
         log.info("Peer Aborted Association")
