@@ -272,3 +272,21 @@ def test_server_logs_looked_up_host_and_dcmtk_refusal_text(caplog: pytest.LogCap
         expected_host = "127.0.0.1"
     assert f"Association Received {expected_host}: LOOKUP -> ANY-SCP" in messages
     assert "Refusing Association (no acceptable presentation contexts)" in messages
+
+
+def test_flood_of_idle_connections_drops_the_oldest_and_keeps_serving() -> None:
+    async def main() -> None:
+        async with echo_server(max_waiting=5) as server:
+            idle = [await asyncio.open_connection("127.0.0.1", server.port) for _ in range(8)]
+            # the three oldest were dropped (EOF at once), the five newest are still open
+            for reader, _ in idle[:3]:
+                assert await asyncio.wait_for(reader.read(), 5) == b""
+            async with associate("127.0.0.1", server.port, contexts=ECHO) as assoc:
+                assert await echo(assoc) == 0
+            # the newest idle connection is still open: no EOF arrives (bounded wait for an absence)
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(idle[-1][0].read(1), 0.3)
+            for _, writer in idle:
+                writer.close()
+
+    run(main())

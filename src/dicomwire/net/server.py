@@ -85,6 +85,10 @@ class AcceptorSettings:
     roles: Mapping[str, tuple[bool, bool]] = field(default_factory=dict)
     max_pdu_length: int = 16384
     max_associations: int = 64
+    # Connections that have not yet sent their A-ASSOCIATE-RQ.  Beyond this, the
+    # oldest is dropped: a flood of idle sockets cannot exhaust file descriptors,
+    # and real peers (who send their request at once) are never the ones dropped.
+    max_waiting: int = 256
     timeouts: Timeouts = field(default_factory=Timeouts)
     prefer_requestor_order: bool = False
     # DCMTK's dcmrecv/storescp reject an association with no usable context
@@ -177,6 +181,7 @@ class Server:
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._active = 0
+        self._waiting: dict[Association, None] = {}  # insertion order = oldest first
         self.associations_served = 0
 
     async def start(self, host: str | None, port: int) -> None:
@@ -212,6 +217,14 @@ class Server:
         )
         if self._sink_factory is not None:
             assoc.assembler.sink_factory = self._sink_factory(assoc)
+        if len(self._waiting) >= self.settings.max_waiting:
+            oldest = next(iter(self._waiting))
+            del self._waiting[oldest]
+            log.warning(
+                "Too many connections without an association request; dropping %s", oldest.peer_address[0]
+            )
+            oldest.abort()
+        self._waiting[assoc] = None
         task = asyncio.get_running_loop().create_task(self._serve(assoc))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -230,6 +243,7 @@ class Server:
             await assoc.wait_closed(_SHUTDOWN_GRACE)
             raise
         finally:
+            self._waiting.pop(assoc, None)
             self.associations_served += 1
 
     @property
@@ -278,6 +292,7 @@ class Server:
 
     async def _establish(self, assoc: Association) -> bool:
         request = await assoc.wait_for_request()
+        self._waiting.pop(assoc, None)
         assoc.peer_hostname = await self._peer_name(assoc.peer_address[0])
         log.info(
             "Association Received %s: %s -> %s", assoc.peer_hostname, request.calling_ae, request.called_ae
