@@ -15,11 +15,10 @@ The output is plain Python source, the same bytes for the same inputs:
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import _generator
 from pydicom._uid_dict import UID_dictionary
 from pydicom.uid import UID
 
@@ -596,23 +595,7 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="file to write")
-    parser.add_argument(
-        "--check", action="store_true", help="only compare; exit 1 if the file differs"
-    )
-    args = parser.parse_args(argv)
-    text = render()
-    output: Path = args.output
-    if args.check:
-        current = output.read_text(encoding="utf-8") if output.exists() else ""
-        if current != text:
-            print(f"{output} is out of date; run tools/gen_uids.py", file=sys.stderr)
-            return 1
-        return 0
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
-    return 0
+    return _generator.run(__doc__.splitlines()[0], DEFAULT_OUTPUT, render, argv)
 
 
 # -- DCMTK 3.6.7 facts ----------------------------------------------------------------
