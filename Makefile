@@ -7,7 +7,7 @@ PORT   ?= 11112
 # apt-get needs root; use sudo without a prompt when we are not root.
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo "sudo -n")
 
-.PHONY: run test lint unit bench bench-echo bench-store dcmtk clean
+.PHONY: run test lint format unit bench bench-echo bench-store dcmtk clean
 
 $(STAMP): pyproject.toml
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
@@ -30,17 +30,21 @@ run: $(STAMP)
 	@echo "  stop it:     Ctrl-C"
 	$(BIN)/dcmrecv -v +xa -od received $(PORT)
 
-test: $(STAMP) dcmtk
-	$(BIN)/ruff check src tests bench tools
-	$(BIN)/mypy
+test: $(STAMP) dcmtk lint
 	$(BIN)/python -m pytest -q
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not interop"
 
+# One formatter (ruff format) for the whole tree; `make format` applies it.
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix src tests bench tools
+	$(BIN)/ruff format src tests bench tools
 
 bench: bench-echo bench-store
 

@@ -178,9 +178,15 @@ def test_accept_all_profile() -> None:
             assert all(uids.TRANSFER_SYNTAXES[ts].encapsulated for ts in middle)
         else:
             assert syntaxes == (LE_EXPLICIT, LE_IMPLICIT, DEFLATED, BE_EXPLICIT)
-    for common in (uids.CT_IMAGE_STORAGE, uids.MR_IMAGE_STORAGE, uids.SECONDARY_CAPTURE_IMAGE_STORAGE,
-                   uids.ENCAPSULATED_PDF_STORAGE, uids.RT_DOSE_STORAGE, uids.BASIC_TEXT_SR_STORAGE,
-                   uids.uid_for_name("PhotoacousticImageStorage")):
+    for common in (
+        uids.CT_IMAGE_STORAGE,
+        uids.MR_IMAGE_STORAGE,
+        uids.SECONDARY_CAPTURE_IMAGE_STORAGE,
+        uids.ENCAPSULATED_PDF_STORAGE,
+        uids.RT_DOSE_STORAGE,
+        uids.BASIC_TEXT_SR_STORAGE,
+        uids.uid_for_name("PhotoacousticImageStorage"),
+    ):
         assert common in choice
 
 
@@ -240,9 +246,7 @@ def test_lexical_rules_follow_dcmtk() -> None:
     )
     profiles = parse_profiles(text)
     assert list(profiles) == ["My Profile"]
-    assert profiles["My Profile"].contexts == (
-        PresentationContext(uids.CT_IMAGE_STORAGE, (LE_EXPLICIT,)),
-    )
+    assert profiles["My Profile"].contexts == (PresentationContext(uids.CT_IMAGE_STORAGE, (LE_EXPLICIT,)),)
 
 
 def test_value_on_the_next_line() -> None:
@@ -253,8 +257,7 @@ def test_value_on_the_next_line() -> None:
 def test_roles_and_extended_negotiation() -> None:
     pc = PC + "PresentationContext3 = MRImageStorage\\Unc\n"
     roles = (
-        "[R]\nRole1 = CTImageStorage\\SCP\nRole2 = MRImageStorage\\both\n"
-        "Role3 = VerificationSOPClass\\Scu\n"
+        "[R]\nRole1 = CTImageStorage\\SCP\nRole2 = MRImageStorage\\both\nRole3 = VerificationSOPClass\\Scu\n"
     )
     extneg = "[E]\nExtendedNegotiation1 = CTImageStorage\\0102fF\n"
     profiles = PROFILE + "SCPSCURoleSelection = r\nExtendedNegotiation = e\n"

@@ -102,9 +102,7 @@ def choose() -> tuple[list[str], list[str], list[str]]:
     """(image classes, other classes, classes left out), each sorted by name."""
     storage = current_storage()
     images = [
-        uid
-        for uid in storage
-        if uids.SOP_CLASSES[uid].image and not uid.startswith(RARE_IMAGE_PREFIXES)
+        uid for uid in storage if uids.SOP_CLASSES[uid].image and not uid.startswith(RARE_IMAGE_PREFIXES)
     ]
     others: list[str] = []
     candidates = [uid for uid in uids.DCMTK_LONG_SCU_STORAGE if uid in storage]
@@ -121,11 +119,7 @@ def choose() -> tuple[list[str], list[str], list[str]]:
 
 
 def transfer_syntax_lists() -> dict[str, list[str]]:
-    compressed = [
-        uid
-        for uid, ts in uids.TRANSFER_SYNTAXES.items()
-        if ts.encapsulated and not ts.retired
-    ]
+    compressed = [uid for uid, ts in uids.TRANSFER_SYNTAXES.items() if ts.encapsulated and not ts.retired]
     explicit, implicit = uids.EXPLICIT_VR_LITTLE_ENDIAN, uids.IMPLICIT_VR_LITTLE_ENDIAN
     deflated, big = uids.DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, uids.EXPLICIT_VR_BIG_ENDIAN
     return {

@@ -392,7 +392,7 @@ def dcmtk_modality_prefix(sop_class_uid: str, default: str = DCMTK_UNKNOWN_MODAL
 _DIGITS: Final = frozenset("0123456789")
 '''
 
-MODULE_TAIL = '''
+MODULE_TAIL = """
 _NAMED: Final[tuple[TransferSyntax | SopClass | NamedUid, ...]] = (
     *TRANSFER_SYNTAXES.values(),
     *SOP_CLASSES.values(),
@@ -415,7 +415,7 @@ _UID_OF_DCMTK_NAME: Final[Mapping[str, str]] = MappingProxyType(
 _NAME_OF_UID: Final[Mapping[str, str]] = MappingProxyType(
     {item.uid: item.dcmtk_name or item.keyword or item.uid for item in _NAMED}
 )
-'''
+"""
 
 
 # -- building -----------------------------------------------------------------------
@@ -425,9 +425,7 @@ class Facts:
     def __init__(self) -> None:
         self.dcmtk_name = dict(DCMTK_UID_NAMES)
         self.uid_of_dcmtk = {name: uid for uid, name in DCMTK_UID_NAMES}
-        if len(self.dcmtk_name) != len(DCMTK_UID_NAMES) or len(self.uid_of_dcmtk) != len(
-            DCMTK_UID_NAMES
-        ):
+        if len(self.dcmtk_name) != len(DCMTK_UID_NAMES) or len(self.uid_of_dcmtk) != len(DCMTK_UID_NAMES):
             raise SystemExit("DCMTK_UID_NAMES repeats a UID or a name")
         self.modality = {self.dcmtk_uid(name): abbr for name, abbr in DCMTK_MODALITIES}
         self.dcmtk_images = {self.dcmtk_uid(name) for name in DCMTK_IMAGE_SOP_CLASSES}
@@ -549,11 +547,7 @@ def check_consistency(facts: Facts) -> None:
         if outside:
             raise SystemExit(f"{list_name} has classes we do not call storage: {outside}")
     keywords = {entry[4]: uid for uid, entry in UID_dictionary.items() if entry[4]}
-    clashes = [
-        name
-        for name, uid in facts.uid_of_dcmtk.items()
-        if name in keywords and keywords[name] != uid
-    ]
+    clashes = [name for name, uid in facts.uid_of_dcmtk.items() if name in keywords and keywords[name] != uid]
     if clashes:
         raise SystemExit(f"DCMTK names that are pydicom keywords of other UIDs: {clashes}")
     if len(IMPLEMENTATION_VERSION) > 16 or len(IMPLEMENTATION_CLASS_UID) > 64:

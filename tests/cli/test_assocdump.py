@@ -10,7 +10,9 @@ from dicomwire.ul.items import UserIdentityRQ
 
 def _request(identity: UserIdentityRQ | None) -> list[str]:
     settings = RequestorSettings(
-        calling_ae="ME", called_ae="YOU", contexts=[(uids.VERIFICATION, [uids.IMPLICIT_VR_LITTLE_ENDIAN])],
+        calling_ae="ME",
+        called_ae="YOU",
+        contexts=[(uids.VERIFICATION, [uids.IMPLICIT_VR_LITTLE_ENDIAN])],
         user_identity=identity,
     )
     return dump_association(settings.build_request())

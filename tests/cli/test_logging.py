@@ -72,9 +72,7 @@ def record(message: str, level: int = INFO, name: str = "dicomwire.apps.echoscu"
         ({"log_level": "all"}, "FEWIDT"),
     ],
 )
-def test_levels_and_letters(
-    capsys: pytest.CaptureFixture[str], choice: dict[str, str], letters: str
-) -> None:
+def test_levels_and_letters(capsys: pytest.CaptureFixture[str], choice: dict[str, str], letters: str) -> None:
     log = setup_logging(ns(**choice), "echoscu")
     assert log.name == "dicomwire.apps.echoscu"
     log_every_level(log)
@@ -170,8 +168,11 @@ def test_parser_configures_logging(capsys: pytest.CaptureFixture[str]) -> None:
     [
         ("%P: %m%n", "hello", "I: hello\n"),
         ("%p|%-5p|%5p|%-3P|%5P", "x", "INFO|INFO | INFO|I  |    I"),
-        ("%.3m|%10.3m|%.5m|%10m|%-10m|", "Requesting Association", "ion|ion|ation|"
-         "Requesting Association|Requesting Association|"),
+        (
+            "%.3m|%10.3m|%.5m|%10m|%-10m|",
+            "Requesting Association",
+            "ion|ion|ation|Requesting Association|Requesting Association|",
+        ),
         ("[%10.3m][%-4m]", "", "[          ][    ]"),
         ("%c|%c{1}|%c{2}", "x", "dicomwire.apps.echoscu|echoscu|apps.echoscu"),
         ("%F|%b|%L|%l|%M", "x", "/src/x/mod.py|mod.py|42|/src/x/mod.py:42|fn"),
@@ -278,9 +279,7 @@ log4cplus.appender.roll.layout.ConversionPattern = %m%n
     assert (tmp_path / "echoscu.log").read_text() == "WARN - fresh\n"
 
 
-def test_console_appender_defaults_to_stdout(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_console_appender_defaults_to_stdout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # DCMTK's sample logger.cfg spells it "logToStderr": log4cplus ignores that
     config = write_config(
         tmp_path,
@@ -369,18 +368,26 @@ def test_daily_rolling_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("# nothing but a comment\nnot a setting\n",
-         "Specified --log-config file does not contain any settings"),
-        ("log4cplus.rootLogger = INFO, a\nlog4cplus.appender.a = log4cplus::BogusAppender\n",
-         "line 2: unknown appender class 'log4cplus::BogusAppender'"),
+        (
+            "# nothing but a comment\nnot a setting\n",
+            "Specified --log-config file does not contain any settings",
+        ),
+        (
+            "log4cplus.rootLogger = INFO, a\nlog4cplus.appender.a = log4cplus::BogusAppender\n",
+            "line 2: unknown appender class 'log4cplus::BogusAppender'",
+        ),
         ("log4cplus.rootLogger = INFO, a\n", "line 1: appender 'a' is not defined"),
         ("log4cplus.rootLogger = LOUD\n", "line 1: invalid log level 'LOUD'"),
-        ("log4cplus.rootLogger = INFO, a\nlog4cplus.appender.a = log4cplus::ConsoleAppender\n"
-         "log4cplus.appender.a.layout = log4cplus::XMLLayout\n",
-         "line 3: unknown layout class 'log4cplus::XMLLayout'"),
-        ("log4cplus.rootLogger = INFO, a\nlog4cplus.appender.a = log4cplus::FileAppender\n"
-         "log4cplus.appender.a.File = /nonexistent/dir/x.log\n",
-         "line 3: cannot open log file '/nonexistent/dir/x.log': No such file or directory"),
+        (
+            "log4cplus.rootLogger = INFO, a\nlog4cplus.appender.a = log4cplus::ConsoleAppender\n"
+            "log4cplus.appender.a.layout = log4cplus::XMLLayout\n",
+            "line 3: unknown layout class 'log4cplus::XMLLayout'",
+        ),
+        (
+            "log4cplus.rootLogger = INFO, a\nlog4cplus.appender.a = log4cplus::FileAppender\n"
+            "log4cplus.appender.a.File = /nonexistent/dir/x.log\n",
+            "line 3: cannot open log file '/nonexistent/dir/x.log': No such file or directory",
+        ),
     ],
 )
 def test_config_errors(tmp_path: Path, text: str, message: str) -> None:
@@ -392,9 +399,7 @@ def test_config_errors(tmp_path: Path, text: str, message: str) -> None:
     assert logging.getLogger("dicomwire").handlers == []
 
 
-def test_config_errors_from_the_command_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_config_errors_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     parser = options.DcmtkParser("demo", "a demo", no_arguments="run")
     options.add_general_options(parser)
     config = write_config(tmp_path, "log4cplus.rootLogger = INFO, x\n")
@@ -426,7 +431,11 @@ def test_arguments_through_a_pattern_layout_match_dcmtk(
     )
     argv = ["--arguments", "-lc", config, "-pdu", "1", "localhost", "1"]
     theirs = subprocess.run(
-        ["echoscu", *argv], executable=ECHOSCU, capture_output=True, text=True, timeout=30,
+        ["echoscu", *argv],
+        executable=ECHOSCU,
+        capture_output=True,
+        text=True,
+        timeout=30,
         check=False,
     )
     parser = options.DcmtkParser("echoscu", "DICOM verification (C-ECHO) SCU")

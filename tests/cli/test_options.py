@@ -384,9 +384,7 @@ def test_command_file_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 # -- --arguments ----------------------------------------------------------------------------
 
 
-def test_arguments_are_echoed_with_long_names(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_arguments_are_echoed_with_long_names(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cmd = tmp_path / "c.txt"
     cmd.write_text('-aet "MY AE"')
     parse("--arguments", "-q", f"@{cmd}", "-aec", "", "-pdu", "8192", "h", "1")
@@ -476,8 +474,22 @@ def test_network_settings() -> None:
     assert net.calling_ae_title == "ECHOSCU"
     net = options.network_settings(
         parse(
-            "-aet", "ABCDEFGHIJKLMNOPQRSTUV", "-aec", "12345678901234567890",
-            "-to", "5", "-ts", "0", "-ta", "7", "-td", "9", "-pdu", "65536", "h", "1",
+            "-aet",
+            "ABCDEFGHIJKLMNOPQRSTUV",
+            "-aec",
+            "12345678901234567890",
+            "-to",
+            "5",
+            "-ts",
+            "0",
+            "-ta",
+            "7",
+            "-td",
+            "9",
+            "-pdu",
+            "65536",
+            "h",
+            "1",
         )
     )
     assert net.ae_title == "ABCDEFGHIJKLMNOP"

@@ -22,8 +22,11 @@ from storescu_helpers import TEST_FILES
 
 def test_inventor_rolls_series_study_and_patient_over() -> None:
     counter = iter(range(1000))
-    inventor = Inventor(InventCounts(series=2, study=2, patient=2), clock=lambda: 1700000000,
-                        new_uid=lambda: f"2.25.{next(counter)}")
+    inventor = Inventor(
+        InventCounts(series=2, study=2, patient=2),
+        clock=lambda: 1700000000,
+        new_uid=lambda: f"2.25.{next(counter)}",
+    )
     identities = [inventor.next() for _ in range(9)]
     assert [i.image_number for i in identities] == ["0", "1"] * 4 + ["0"]
     # as DCMTK: a new study resets the series counter but not the series number already given

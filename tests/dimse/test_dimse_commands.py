@@ -28,22 +28,31 @@ from dicomwire.errors import LocalProtocolError, RemoteProtocolError
 GOLDEN_ECHO_RQ = bytes.fromhex(
     # (0000,0000) CommandGroupLength UL, length 4, value 56 = 0x38:
     #   26 (0002: 8 + 18) + 10 (0100) + 10 (0110) + 10 (0800)
-    "0000 0000" "04000000" "38000000"
+    "0000 0000"
+    "04000000"
+    "38000000"
     # (0000,0002) AffectedSOPClassUID UI, length 18: "1.2.840.10008.1.1" (17) + NUL pad
-    "0000 0200" "12000000" "312e322e3834302e31303030382e312e31" "00"
+    "0000 0200"
+    "12000000"
+    "312e322e3834302e31303030382e312e31"
+    "00"
     # (0000,0100) CommandField US, length 2, 0x0030 (C-ECHO-RQ)
-    "0000 0001" "02000000" "3000"
+    "0000 0001"
+    "02000000"
+    "3000"
     # (0000,0110) MessageID US, length 2, 7
-    "0000 1001" "02000000" "0700"
+    "0000 1001"
+    "02000000"
+    "0700"
     # (0000,0800) CommandDataSetType US, length 2, 0x0101 (no data set)
-    "0000 0008" "02000000" "0101"
+    "0000 0008"
+    "02000000"
+    "0101"
 )
 
 
 def test_golden_echo_rq() -> None:
-    encoded = encode_command(
-        {0x0002: "1.2.840.10008.1.1", 0x0100: 0x0030, 0x0110: 7, 0x0800: 0x0101}
-    )
+    encoded = encode_command({0x0002: "1.2.840.10008.1.1", 0x0100: 0x0030, 0x0110: 7, 0x0800: 0x0101})
     assert encoded == GOLDEN_ECHO_RQ
     # (DCMTK echoscu 3.6.7 sends exactly these bytes for message ID 1.)
 

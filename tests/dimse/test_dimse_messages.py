@@ -135,9 +135,7 @@ def test_decoded_priority_is_the_enum() -> None:
 
 
 def test_any_data_set_type_other_than_0101_means_present() -> None:
-    command = encode_command(
-        {0x0002: "1.2", 0x0100: 0x8020, 0x0120: 1, 0x0800: 0xFEFE, 0x0900: 0xFF00}
-    )
+    command = encode_command({0x0002: "1.2", 0x0100: 0x8020, 0x0120: 1, 0x0800: 0xFEFE, 0x0900: 0xFF00})
     assert decode_message(command).has_dataset
 
 
@@ -178,9 +176,7 @@ def test_decode_unsupported_command_field(field: int, match: str) -> None:
 
 
 def test_decode_invalid_priority() -> None:
-    command = encode_command(
-        {0x0002: "1.2", 0x0100: 0x0020, 0x0110: 1, 0x0700: 3, 0x0800: 0x0001}
-    )
+    command = encode_command({0x0002: "1.2", 0x0100: 0x0020, 0x0110: 1, 0x0700: 3, 0x0800: 0x0001})
     with pytest.raises(RemoteProtocolError, match="invalid Priority"):
         decode_message(command)
 
@@ -208,16 +204,15 @@ def test_decode_message_random_bytes(data: bytes) -> None:
         decode_message(data)
 
 
-_values = st.one_of(
-    st.integers(0, 0xFFFF), st.text(alphabet="0123456789.", max_size=20), st.none()
-)
+_values = st.one_of(st.integers(0, 0xFFFF), st.text(alphabet="0123456789.", max_size=20), st.none())
 
 
 @settings(max_examples=300)
 @given(
     st.sampled_from([int(f) for f in CommandField] + [0x7777]),
-    st.dictionaries(st.sampled_from([0x0002, 0x0110, 0x0120, 0x0600, 0x0700, 0x0800,
-                                     0x0900, 0x1000, 0x1020]), _values),
+    st.dictionaries(
+        st.sampled_from([0x0002, 0x0110, 0x0120, 0x0600, 0x0700, 0x0800, 0x0900, 0x1000, 0x1020]), _values
+    ),
 )
 def test_decode_message_structured_garbage(field: int, extra: dict[int, Any]) -> None:
     """Plausible command sets with the wrong types or values in them."""

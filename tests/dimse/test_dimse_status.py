@@ -175,8 +175,6 @@ def test_dcmtk_status_string_against_libdcmnet(service: Service) -> None:
     function.restype = ctypes.c_char_p
     function.argtypes = [ctypes.c_ushort]
     mismatches = [
-        code
-        for code in range(0x10000)
-        if function(code).decode() != dcmtk_status_string(code, service)
+        code for code in range(0x10000) if function(code).decode() != dcmtk_status_string(code, service)
     ]
     assert mismatches == []

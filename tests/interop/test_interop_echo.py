@@ -111,5 +111,3 @@ def test_both_echoscus_print_the_same_verbose_lines() -> None:
         assert ours.stderr.splitlines() == theirs.stderr.splitlines()
 
     run_async(body)
-
-

@@ -76,8 +76,28 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
 
 
 SYNTAX_OPTIONS = [
-    "-x=", "-xe", "-xb", "-xi", "-xs", "-xy", "-xx", "-xv", "-xw", "-xt", "-xu", "-xm", "-xh", "-xn",
-    "-xl", "-x2", "-x3", "-xo", "-x4", "-x5", "-xr", "-xd",
+    "-x=",
+    "-xe",
+    "-xb",
+    "-xi",
+    "-xs",
+    "-xy",
+    "-xx",
+    "-xv",
+    "-xw",
+    "-xt",
+    "-xu",
+    "-xm",
+    "-xh",
+    "-xn",
+    "-xl",
+    "-x2",
+    "-x3",
+    "-xo",
+    "-x4",
+    "-x5",
+    "-xr",
+    "-xd",
 ]
 PROPOSALS = [
     [],
@@ -133,7 +153,13 @@ def _received(directory: Path) -> dict[str, pydicom.Dataset]:
 SERVERS = {
     "storescp": lambda out, port: [str(dcmtk("storescp")), "-od", str(out), "+xa", str(port)],
     "dcmrecv": lambda out, port: [
-        str(dcmtk("dcmrecv")), "-od", str(out), "-xf", "/etc/dcmtk/storescp.cfg", "Default", str(port)
+        str(dcmtk("dcmrecv")),
+        "-od",
+        str(out),
+        "-xf",
+        "/etc/dcmtk/storescp.cfg",
+        "Default",
+        str(port),
     ],
 }
 
@@ -188,8 +214,9 @@ def test_uncompressed_files_with_the_default_proposal(tmp_path: Path) -> None:
         assert comparable(received[str(original.SOPInstanceUID)]) == comparable(original), path.name
 
 
-def _compare_with_dcmtk(args: list[str], server_args: list[str] | None, tmp_path: Path,
-                        *, exit_code: bool = True) -> None:
+def _compare_with_dcmtk(
+    args: list[str], server_args: list[str] | None, tmp_path: Path, *, exit_code: bool = True
+) -> None:
     port = free_port()
     argv = [a.replace("PORT", str(port)) for a in args]
     if server_args is None:

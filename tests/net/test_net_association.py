@@ -48,8 +48,9 @@ async def echo_server(**settings: object) -> AsyncIterator[Server]:
 
 
 @asynccontextmanager
-async def raw_server(handle: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-                     ) -> AsyncIterator[int]:
+async def raw_server(
+    handle: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+) -> AsyncIterator[int]:
     srv = await asyncio.start_server(handle, "127.0.0.1", 0)
     try:
         yield srv.sockets[0].getsockname()[1]

@@ -293,8 +293,11 @@ def test_compression_level_reaches_the_deflater() -> None:
         with open(source.path, "rb") as fp:
             fp.seek(source.dataset_offset)
             data = transcode.convert(
-                fp, source.dataset_length, source.transfer_syntax,
-                uids.DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, compression_level=level,
+                fp,
+                source.dataset_length,
+                source.transfer_syntax,
+                uids.DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+                compression_level=level,
             )
         sizes[level] = len(data)
         inflated.add(zlib.decompressobj(-zlib.MAX_WBITS).decompress(data).rstrip(b"\0"))

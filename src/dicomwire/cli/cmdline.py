@@ -415,9 +415,7 @@ class DcmtkParser:
                 raise CommandLineError("Invalid log level for --log-level option")
         if config is not None:
             if "verbosity" in last:
-                raise CommandLineError(
-                    "--log-config not allowed with --verbose, --debug or --quiet"
-                )
+                raise CommandLineError("--log-config not allowed with --verbose, --debug or --quiet")
             if level is not None:
                 raise CommandLineError("--log-config not allowed with --log-level")
         for name, value in last.items():
@@ -454,10 +452,7 @@ class DcmtkParser:
                     continue
                 if option.action == "store" and winner[option.dest] != index:
                     continue
-                values = [
-                    _convert(option.type, raw, param=False, name=option.name)
-                    for raw in occ.values
-                ]
+                values = [_convert(option.type, raw, param=False, name=option.name) for raw in occ.values]
                 converted[index] = values[0] if len(values) == 1 else tuple(values)
         for index, occ in enumerate(found):
             _apply(ns, occ.option, converted.get(index))

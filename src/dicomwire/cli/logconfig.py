@@ -66,12 +66,8 @@ _CONFIG_LEVELS: Mapping[str, int] = {
 
 _LAYOUTS: Mapping[str, Callable[[Mapping[str, str]], PatternFormatter]] = {
     "log4cplus::SimpleLayout": lambda _p: PatternFormatter("%p - %m%n", per_line=False),
-    "log4cplus::TTCCLayout": lambda _p: PatternFormatter(
-        "%r [%t] %p %c <%x> - %m%n", per_line=False
-    ),
-    "log4cplus::PatternLayout": lambda p: PatternFormatter(
-        p.get("ConversionPattern", "%m%n"), per_line=True
-    ),
+    "log4cplus::TTCCLayout": lambda _p: PatternFormatter("%r [%t] %p %c <%x> - %m%n", per_line=False),
+    "log4cplus::PatternLayout": lambda p: PatternFormatter(p.get("ConversionPattern", "%m%n"), per_line=True),
 }
 
 
@@ -170,9 +166,7 @@ def _read_properties(path: str) -> dict[str, _Prop]:
     try:
         text = file.read_bytes().decode("utf-8", errors="replace")
     except OSError as exc:
-        raise LogConfigError(
-            f"Cannot read --log-config file '{path}': {exc.strerror or exc}"
-        ) from None
+        raise LogConfigError(f"Cannot read --log-config file '{path}': {exc.strerror or exc}") from None
     props: dict[str, _Prop] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -314,10 +308,7 @@ class Config:
                 raise self.fail(prop.line, f"appender '{name}' is not defined")
             logger.addHandler(handler)
 
-
-    def install(
-        self, root: _logging.Logger, touch: Callable[[_logging.Logger], _logging.Logger]
-    ) -> None:
+    def install(self, root: _logging.Logger, touch: Callable[[_logging.Logger], _logging.Logger]) -> None:
         """Build the appenders, then configure ``root`` and the named loggers.
 
         ``touch`` records each logger configured besides ``root`` (so that

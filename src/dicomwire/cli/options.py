@@ -155,9 +155,7 @@ def add_general_options(parser: DcmtkParser, *, group: str | None = "general opt
         "use level l for the logger",
         value_help="[l]evel: string constant\n(fatal, error, warn, info, debug, trace)",
     )
-    parser.add_option(
-        "-lc", "--log-config", "use config file f for the logger", metavar="[f]ilename"
-    )
+    parser.add_option("-lc", "--log-config", "use config file f for the logger", metavar="[f]ilename")
     parser.logging_options = True
 
 
@@ -355,80 +353,171 @@ def add_tls_options(
     add = parser.add_option
     parser.add_group("transport layer security (TLS) options")
     parser.add_subgroup("transport protocol stack")
-    add("-tls", "--disable-tls", "use normal TCP/IP connection (default)", dest="tls",
-        const="disable", default="disable")
-    add("+tls", "--enable-tls", "use authenticated secure TLS connection", dest="tls_keys",
-        nargs=2, metavar="[p]rivate key file, [c]ertificate file", sets=("tls", "enable"))
+    add(
+        "-tls",
+        "--disable-tls",
+        "use normal TCP/IP connection (default)",
+        dest="tls",
+        const="disable",
+        default="disable",
+    )
+    add(
+        "+tls",
+        "--enable-tls",
+        "use authenticated secure TLS connection",
+        dest="tls_keys",
+        nargs=2,
+        metavar="[p]rivate key file, [c]ertificate file",
+        sets=("tls", "enable"),
+    )
     if not acceptor:
-        add("+tla", "--anonymous-tls", "use secure TLS connection without certificate",
-            dest="tls", const="anonymous")
+        add(
+            "+tla",
+            "--anonymous-tls",
+            "use secure TLS connection without certificate",
+            dest="tls",
+            const="anonymous",
+        )
     parser.add_subgroup("private key password (only with --enable-tls)")
-    add("+ps", "--std-passwd", "prompt user to type password on stdin (default)",
-        dest="tls_password_mode", const="prompt", default="prompt")
-    add("+pw", "--use-passwd", "use specified password", dest="tls_password",
-        value_help="[p]assword: string ", sets=("tls_password_mode", "given"))
-    add("-pw", "--null-passwd", "use empty string as password", dest="tls_password_mode",
-        const="empty")
+    add(
+        "+ps",
+        "--std-passwd",
+        "prompt user to type password on stdin (default)",
+        dest="tls_password_mode",
+        const="prompt",
+        default="prompt",
+    )
+    add(
+        "+pw",
+        "--use-passwd",
+        "use specified password",
+        dest="tls_password",
+        value_help="[p]assword: string ",
+        sets=("tls_password_mode", "given"),
+    )
+    add("-pw", "--null-passwd", "use empty string as password", dest="tls_password_mode", const="empty")
     parser.add_subgroup("key and certificate file format")
-    add("-pem", "--pem-keys", "read keys and certificates as PEM file (default)",
-        dest="tls_key_format", const="pem", default="pem")
-    add("-der", "--der-keys", "read keys and certificates as DER file",
-        dest="tls_key_format", const="der")
+    add(
+        "-pem",
+        "--pem-keys",
+        "read keys and certificates as PEM file (default)",
+        dest="tls_key_format",
+        const="pem",
+        default="pem",
+    )
+    add("-der", "--der-keys", "read keys and certificates as DER file", dest="tls_key_format", const="der")
     parser.add_subgroup("certification authority")
-    add("+cf", "--add-cert-file", "add certificate file to list of certificates",
-        dest="tls_cert_files", action="append", metavar=_FILE)
-    add("+cd", "--add-cert-dir", "add certificates in d to list of certificates",
-        dest="tls_cert_dirs", action="append", metavar="[d]irectory")
-    add("+crl", "--add-crl-file",
+    add(
+        "+cf",
+        "--add-cert-file",
+        "add certificate file to list of certificates",
+        dest="tls_cert_files",
+        action="append",
+        metavar=_FILE,
+    )
+    add(
+        "+cd",
+        "--add-cert-dir",
+        "add certificates in d to list of certificates",
+        dest="tls_cert_dirs",
+        action="append",
+        metavar="[d]irectory",
+    )
+    add(
+        "+crl",
+        "--add-crl-file",
         "add certificate revocation list file\n(implies --enable-crl-vfy)",
-        dest="tls_crl_files", action="append", metavar=_FILE)
-    add("+crv", "--enable-crl-vfy", "enable leaf CRL verification", dest="tls_crl_check",
-        const="leaf")
-    add("+cra", "--enable-crl-all", "enable full chain CRL verification",
-        dest="tls_crl_check", const="all")
+        dest="tls_crl_files",
+        action="append",
+        metavar=_FILE,
+    )
+    add("+crv", "--enable-crl-vfy", "enable leaf CRL verification", dest="tls_crl_check", const="leaf")
+    add("+cra", "--enable-crl-all", "enable full chain CRL verification", dest="tls_crl_check", const="all")
     parser.add_subgroup("security profile")
     for short, long, const, text in (
-        ("+py", "--profile-bcp195-nd", "bcp195-nd",
-         "Non-downgrading BCP 195 TLS Profile (default)"),
+        ("+py", "--profile-bcp195-nd", "bcp195-nd", "Non-downgrading BCP 195 TLS Profile (default)"),
         ("+px", "--profile-bcp195", "bcp195", "BCP 195 TLS Profile"),
         ("+pz", "--profile-bcp195-ex", "bcp195-ex", "Extended BCP 195 TLS Profile"),
-        ("+pa", "--profile-aes", "aes",
-         "AES TLS Secure Transport Connection Profile\n(retired)"),
-        ("+pn", "--profile-null", "null",
-         "Authenticated unencrypted communication\n(retired, was used in IHE ATNA)"),
+        ("+pa", "--profile-aes", "aes", "AES TLS Secure Transport Connection Profile\n(retired)"),
+        (
+            "+pn",
+            "--profile-null",
+            "null",
+            "Authenticated unencrypted communication\n(retired, was used in IHE ATNA)",
+        ),
     ):
         add(short, long, text, dest="tls_profile", const=const, default="bcp195-nd")
     parser.add_subgroup("ciphersuite")
-    add("+cc", "--list-ciphers", "show list of supported TLS ciphersuites and exit",
-        dest="tls_list_ciphers", exclusive=True)
-    add("+cs", "--cipher",
+    add(
+        "+cc",
+        "--list-ciphers",
+        "show list of supported TLS ciphersuites and exit",
+        dest="tls_list_ciphers",
+        exclusive=True,
+    )
+    add(
+        "+cs",
+        "--cipher",
         "add ciphersuite to list of negotiated suites\n(not with --profile-bcp195-ex)",
-        dest="tls_ciphers", action="append", metavar="[c]iphersuite name")
+        dest="tls_ciphers",
+        action="append",
+        metavar="[c]iphersuite name",
+    )
     if acceptor:
-        add("+dp", "--dhparam", "read DH parameters for DH/DSS ciphersuites",
-            dest="tls_dhparam", metavar=_FILE)
+        add(
+            "+dp",
+            "--dhparam",
+            "read DH parameters for DH/DSS ciphersuites",
+            dest="tls_dhparam",
+            metavar=_FILE,
+        )
     parser.add_subgroup("pseudo random generator")
-    add("+rs", "--seed", "seed random generator with contents of f", dest="tls_seed",
-        metavar=_FILE)
-    add("+ws", "--write-seed", "write back modified seed (only with --seed)",
-        dest="tls_write_seed")
-    add("+wf", "--write-seed-file", "write modified seed to file f",
-        dest="tls_write_seed_file", value_help="[f]ilename: string (only with --seed)",
-        sets=("tls_write_seed", True))
+    add("+rs", "--seed", "seed random generator with contents of f", dest="tls_seed", metavar=_FILE)
+    add("+ws", "--write-seed", "write back modified seed (only with --seed)", dest="tls_write_seed")
+    add(
+        "+wf",
+        "--write-seed-file",
+        "write modified seed to file f",
+        dest="tls_write_seed_file",
+        value_help="[f]ilename: string (only with --seed)",
+        sets=("tls_write_seed", True),
+    )
     parser.add_subgroup("peer authentication")
-    add("-rc", "--require-peer-cert", "verify peer certificate, fail if absent (default)",
-        dest="tls_peer_cert", const="require", default="require")
+    add(
+        "-rc",
+        "--require-peer-cert",
+        "verify peer certificate, fail if absent (default)",
+        dest="tls_peer_cert",
+        const="require",
+        default="require",
+    )
     if acceptor:
-        add("-vc", "--verify-peer-cert", "verify peer certificate if present",
-            dest="tls_peer_cert", const="verify")
-    add("-ic", "--ignore-peer-cert", "don't verify peer certificate", dest="tls_peer_cert",
-        const="ignore")
+        add(
+            "-vc",
+            "--verify-peer-cert",
+            "verify peer certificate if present",
+            dest="tls_peer_cert",
+            const="verify",
+        )
+    add("-ic", "--ignore-peer-cert", "don't verify peer certificate", dest="tls_peer_cert", const="ignore")
     if offline_verification:
         parser.add_subgroup("offline certificate verification")
-        add("+vc", "--verify-cert", "verify certificate against CA settings",
-            dest="tls_verify_cert", metavar=_FILE, exclusive=True)
-        add("+rc", "--is-root-cert", "check if certificate is self-signed root CA",
-            dest="tls_is_root_cert", metavar=_FILE, exclusive=True)
+        add(
+            "+vc",
+            "--verify-cert",
+            "verify certificate against CA settings",
+            dest="tls_verify_cert",
+            metavar=_FILE,
+            exclusive=True,
+        )
+        add(
+            "+rc",
+            "--is-root-cert",
+            "check if certificate is self-signed root CA",
+            dest="tls_is_root_cert",
+            metavar=_FILE,
+            exclusive=True,
+        )
     tls_names = [o.long for o in parser.options if o.dest.startswith("tls") and o.long]
     parser.add_check(_tls_dependency_check(tls_names, acceptor))
 
@@ -582,7 +671,5 @@ def run_event_loop(coroutine: Coroutine[Any, Any, int]) -> int:
         return runner.run(coroutine)
 
 
-async def _as_coroutine(
-    run: Callable[[argparse.Namespace], Awaitable[int]], ns: argparse.Namespace
-) -> int:
+async def _as_coroutine(run: Callable[[argparse.Namespace], Awaitable[int]], ns: argparse.Namespace) -> int:
     return await run(ns)

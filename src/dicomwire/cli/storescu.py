@@ -71,8 +71,7 @@ def build_parser() -> options.DcmtkParser:
     parser = options.DcmtkParser(PROG, DESCRIPTION, long_column=19)
     parser.add_param("peer", "hostname of DICOM peer")
     parser.add_param("port", "tcp/ip port number of peer", type=options.PORT)
-    parser.add_param("dcmfile-in", "DICOM file or directory to be transmitted", multiple=True,
-                     dest="files")
+    parser.add_param("dcmfile-in", "DICOM file or directory to be transmitted", multiple=True, dest="files")
     options.add_general_options(parser)
     parser.add_option("+v", "--verbose-pc", "show presentation contexts in verbose mode")
     _add_input_options(parser)
@@ -90,59 +89,130 @@ def _add_input_options(parser: options.DcmtkParser) -> None:
     add = parser.add_option
     parser.add_group("input options")
     parser.add_subgroup("input file format")
-    add("+f", "--read-file", "read file format or data set (default)", dest="read_mode",
-        const=READ_AUTO, default=READ_AUTO)
+    add(
+        "+f",
+        "--read-file",
+        "read file format or data set (default)",
+        dest="read_mode",
+        const=READ_AUTO,
+        default=READ_AUTO,
+    )
     add("+fo", "--read-file-only", "read file format only", dest="read_mode", const=READ_FILE_ONLY)
-    add("-f", "--read-dataset", "read data set without file meta information", dest="read_mode",
-        const=READ_DATASET)
+    add(
+        "-f",
+        "--read-dataset",
+        "read data set without file meta information",
+        dest="read_mode",
+        const=READ_DATASET,
+    )
     parser.add_subgroup("input files")
     add("+sd", "--scan-directories", "scan directories for input files (dcmfile-in)")
-    add("+sp", "--scan-pattern", "pattern for filename matching (wildcards)",
-        value_help="[p]attern: string (only with --scan-directories)")
-    add("-r", "--no-recurse", "do not recurse within directories (default)", dest="recurse",
-        const=False, action="store_const", default=False)
+    add(
+        "+sp",
+        "--scan-pattern",
+        "pattern for filename matching (wildcards)",
+        value_help="[p]attern: string (only with --scan-directories)",
+    )
+    add(
+        "-r",
+        "--no-recurse",
+        "do not recurse within directories (default)",
+        dest="recurse",
+        const=False,
+        action="store_const",
+        default=False,
+    )
     add("+r", "--recurse", "recurse within specified directories", dest="recurse", const=True)
-    add("-rn", "--no-rename", "do not rename processed files (default)", dest="rename",
-        const=False, action="store_const", default=False)
+    add(
+        "-rn",
+        "--no-rename",
+        "do not rename processed files (default)",
+        dest="rename",
+        const=False,
+        action="store_const",
+        default=False,
+    )
     add("+rn", "--rename", "append .done/.bad to processed files", dest="rename", const=True)
 
 
 def _add_proposal_options(parser: options.DcmtkParser) -> None:
     add = parser.add_option
     parser.add_subgroup("association negotiation profile from configuration file")
-    add("-xf", "--config-file", "use profile p from config file f", nargs=2,
-        metavar="[f]ilename, [p]rofile")
+    add("-xf", "--config-file", "use profile p from config file f", nargs=2, metavar="[f]ilename, [p]rofile")
     parser.add_subgroup("proposed transmission transfer syntaxes (not with --config-file)")
     for choice in SYNTAX_CHOICES:
-        add(choice.option, choice.long, choice.help, dest="proposal", const=choice.option,
-            default=DEFAULT_SYNTAX.option if choice is DEFAULT_SYNTAX else None)
-    add("-R", "--required", "propose only required presentation contexts\n"
-        "(default: propose all supported)")
-    add("+C", "--combine", "combine proposed transfer syntaxes\n"
-        "(default: separate pres. context for each TS)")
+        add(
+            choice.option,
+            choice.long,
+            choice.help,
+            dest="proposal",
+            const=choice.option,
+            default=DEFAULT_SYNTAX.option if choice is DEFAULT_SYNTAX else None,
+        )
+    add("-R", "--required", "propose only required presentation contexts\n(default: propose all supported)")
+    add(
+        "+C", "--combine", "combine proposed transfer syntaxes\n(default: separate pres. context for each TS)"
+    )
     parser.add_subgroup("post-1993 value representations")
-    add("+u", "--enable-new-vr", "enable support for new VRs (UN/UT) (default)", dest="new_vrs",
-        const=True, default=True)
-    add("-u", "--disable-new-vr", "disable support for new VRs, convert to OB", dest="new_vrs",
-        const=False, action="store_const")
+    add(
+        "+u",
+        "--enable-new-vr",
+        "enable support for new VRs (UN/UT) (default)",
+        dest="new_vrs",
+        const=True,
+        default=True,
+    )
+    add(
+        "-u",
+        "--disable-new-vr",
+        "disable support for new VRs, convert to OB",
+        dest="new_vrs",
+        const=False,
+        action="store_const",
+    )
     parser.add_subgroup("deflate compression level (only with --propose-deflated or --config-file)")
-    add("+cl", "--compression-level", "0=uncompressed, 1=fastest, 9=best compression",
-        value_help="[l]evel: integer (default: 6)", type=options.Integer(0, 9), default=6)
+    add(
+        "+cl",
+        "--compression-level",
+        "0=uncompressed, 1=fastest, 9=best compression",
+        value_help="[l]evel: integer (default: 6)",
+        type=options.Integer(0, 9),
+        default=6,
+    )
 
 
 def _add_identity_options(parser: options.DcmtkParser) -> None:
     add = parser.add_option
     parser.add_subgroup("user identity negotiation")
-    add("-usr", "--user", "authenticate using user name u", metavar="[u]ser name",
-        sets=("identity_mode", "user"))
-    add("-pwd", "--password", "authenticate using password p",
-        value_help="[p]assword: string (only with --user)", sets=("password_mode", "given"))
-    add("-epw", "--empty-password", "send empty password (only with --user)",
-        dest="password_mode", const="empty")
-    add("-kt", "--kerberos", "read kerberos ticket from file f", metavar="[f]ilename",
-        sets=("identity_mode", "kerberos"))
-    add(None, "--saml", "read SAML request from file f", metavar="[f]ilename",
-        sets=("identity_mode", "saml"))
+    add(
+        "-usr",
+        "--user",
+        "authenticate using user name u",
+        metavar="[u]ser name",
+        sets=("identity_mode", "user"),
+    )
+    add(
+        "-pwd",
+        "--password",
+        "authenticate using password p",
+        value_help="[p]assword: string (only with --user)",
+        sets=("password_mode", "given"),
+    )
+    add(
+        "-epw",
+        "--empty-password",
+        "send empty password (only with --user)",
+        dest="password_mode",
+        const="empty",
+    )
+    add(
+        "-kt",
+        "--kerberos",
+        "read kerberos ticket from file f",
+        metavar="[f]ilename",
+        sets=("identity_mode", "kerberos"),
+    )
+    add(None, "--saml", "read SAML request from file f", metavar="[f]ilename", sets=("identity_mode", "saml"))
     add(None, "--jwt", "read JWT data from file f", metavar="[f]ilename", sets=("identity_mode", "jwt"))
     add("-rsp", "--pos-response", "expect positive response")
 
@@ -154,16 +224,38 @@ def _add_other_network_options(parser: options.DcmtkParser) -> None:
     add("-up", "--uid-padding", "silently correct space-padded UIDs")
     add("+II", "--invent-instance", "invent a new SOP instance UID for every image\nsent")
     for short, long, dest, default, text in (
-        ("+IR", "--invent-series", "invent_series", 100,
-         "invent a new series UID after n images\nhave been sent"),
-        ("+IS", "--invent-study", "invent_study", 50,
-         "invent a new study UID after n series\nhave been sent"),
-        ("+IP", "--invent-patient", "invent_patient", 25,
-         "invent a new patient ID and name after n studies\nhave been sent"),
+        (
+            "+IR",
+            "--invent-series",
+            "invent_series",
+            100,
+            "invent a new series UID after n images\nhave been sent",
+        ),
+        (
+            "+IS",
+            "--invent-study",
+            "invent_study",
+            50,
+            "invent a new study UID after n series\nhave been sent",
+        ),
+        (
+            "+IP",
+            "--invent-patient",
+            "invent_patient",
+            25,
+            "invent a new patient ID and name after n studies\nhave been sent",
+        ),
     ):
-        add(short, long, f"{text} (default: {default})", dest=dest, default=default,
+        add(
+            short,
+            long,
+            f"{text} (default: {default})",
+            dest=dest,
+            default=default,
             value_help="[n]umber: integer (implies --invent-instance)",
-            type=options.Integer(1, unsigned=True), sets=("invent_instance", True))
+            type=options.Integer(1, unsigned=True),
+            sets=("invent_instance", True),
+        )
 
 
 def _last(given: Sequence[str], names: Sequence[str]) -> str | None:
@@ -228,8 +320,9 @@ def _load_config(ns: argparse.Namespace, log: logging.Logger) -> Mapping[str, pr
         raise _Exit(1) from None
 
 
-def _find_profile(profiles: Mapping[str, profile_files.Profile], name: str,
-                  log: logging.Logger) -> profile_files.Profile:
+def _find_profile(
+    profiles: Mapping[str, profile_files.Profile], name: str, log: logging.Logger
+) -> profile_files.Profile:
     def key(text: str) -> str:
         return "".join(text.split()).upper()
 
@@ -243,15 +336,15 @@ def _find_profile(profiles: Mapping[str, profile_files.Profile], name: str,
 def _inputs(ns: argparse.Namespace, log: logging.Logger) -> list[InputFile]:
     if ns.scan_directories:
         log.info("determining input files ...")
-    paths = determine_inputs(ns.files, scan=ns.scan_directories, recurse=ns.recurse,
-                             pattern=ns.scan_pattern, log=log)
+    paths = determine_inputs(
+        ns.files, scan=ns.scan_directories, recurse=ns.recurse, pattern=ns.scan_pattern, log=log
+    )
     if not paths:
         log.fatal("no input files to be sent")
         raise _Exit(1)
     log.info("checking input files ...")
     try:
-        return check_inputs(paths, required_only=ns.required, halt=not ns.no_halt, mode=ns.read_mode,
-                            log=log)
+        return check_inputs(paths, required_only=ns.required, halt=not ns.no_halt, mode=ns.read_mode, log=log)
     except InputsFailed:
         raise _Exit(1) from None
 
@@ -281,8 +374,12 @@ class _Proposal:
     extended: tuple[SOPClassExtendedNegotiation, ...] = ()
 
 
-def _proposal(ns: argparse.Namespace, files: Sequence[InputFile],
-              profiles: Mapping[str, profile_files.Profile] | None, log: logging.Logger) -> _Proposal:
+def _proposal(
+    ns: argparse.Namespace,
+    files: Sequence[InputFile],
+    profiles: Mapping[str, profile_files.Profile] | None,
+    log: logging.Logger,
+) -> _Proposal:
     if profiles is not None:
         chosen = profile_proposal(_find_profile(profiles, ns.config_file[1], log))
         return _Proposal(chosen.contexts, chosen.roles, chosen.extended_negotiation)
@@ -297,8 +394,9 @@ def _proposal(ns: argparse.Namespace, files: Sequence[InputFile],
     return _Proposal(contexts)
 
 
-def requestor_settings(ns: argparse.Namespace, proposal: _Proposal,
-                       identity: UserIdentityRQ | None) -> RequestorSettings:
+def requestor_settings(
+    ns: argparse.Namespace, proposal: _Proposal, identity: UserIdentityRQ | None
+) -> RequestorSettings:
     net = options.network_settings(ns, default_ae_title="STORESCU")
     return RequestorSettings(
         calling_ae=net.ae_title,
@@ -319,8 +417,10 @@ async def _associate(ns: argparse.Namespace, settings: RequestorSettings, log: l
     except AssociationFailed:
         raise _Exit(1) from None
     identity = settings.user_identity
-    if identity is not None and identity.positive_response_requested and (
-        assoc.accept is None or assoc.accept.user_information.user_identity_ac is None
+    if (
+        identity is not None
+        and identity.positive_response_requested
+        and (assoc.accept is None or assoc.accept.user_information.user_identity_ac is None)
     ):
         log.error("User Identity Negotiation failed: Positive response requested but none received")
         log.fatal("0006:0108 ASC User Identification Negotiation failed")

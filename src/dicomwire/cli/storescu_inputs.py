@@ -63,7 +63,7 @@ def _without_name(reason: str, path: str) -> str:
     """The library's message without the file name DCMTK prints anyway."""
     for prefix in (f"{path}: ", f"cannot read {path}: "):
         if reason.startswith(prefix):
-            return reason[len(prefix):]
+            return reason[len(prefix) :]
     return reason
 
 

@@ -61,58 +61,136 @@ class SyntaxChoice:
 _VIDEO = False
 # In DCMTK's help order.  ``-x=`` is the default.
 SYNTAX_CHOICES: tuple[SyntaxChoice, ...] = (
-    SyntaxChoice("-x=", "--propose-uncompr",
-                 "propose all uncompressed TS, explicit VR\nwith local byte ordering first (default)",
-                 None),
-    SyntaxChoice("-xe", "--propose-little",
-                 "propose all uncompressed TS, explicit VR\nlittle endian first", LEE),
-    SyntaxChoice("-xb", "--propose-big",
-                 "propose all uncompressed TS, explicit VR\nbig endian first", BEE),
-    SyntaxChoice("-xi", "--propose-implicit", "propose implicit VR little endian TS only", LEI,
-                 fallbacks=False),
-    SyntaxChoice("-xs", "--propose-lossless",
-                 "propose default JPEG lossless TS\nand all uncompressed transfer syntaxes",
-                 uids.JPEG_LOSSLESS_SV1),
-    SyntaxChoice("-xy", "--propose-jpeg8",
-                 "propose default JPEG lossy TS for 8 bit data\nand all uncompressed transfer syntaxes",
-                 uids.JPEG_BASELINE),
-    SyntaxChoice("-xx", "--propose-jpeg12",
-                 "propose default JPEG lossy TS for 12 bit data\nand all uncompressed transfer syntaxes",
-                 uids.JPEG_EXTENDED),
-    SyntaxChoice("-xv", "--propose-j2k-lossless",
-                 "propose JPEG 2000 lossless TS\nand all uncompressed transfer syntaxes",
-                 uids.JPEG_2000_LOSSLESS),
-    SyntaxChoice("-xw", "--propose-j2k-lossy",
-                 "propose JPEG 2000 lossy TS\nand all uncompressed transfer syntaxes", uids.JPEG_2000),
-    SyntaxChoice("-xt", "--propose-jls-lossless",
-                 "propose JPEG-LS lossless TS\nand all uncompressed transfer syntaxes",
-                 uids.JPEG_LS_LOSSLESS),
-    SyntaxChoice("-xu", "--propose-jls-lossy",
-                 "propose JPEG-LS lossy TS\nand all uncompressed transfer syntaxes",
-                 uids.JPEG_LS_NEAR_LOSSLESS),
-    SyntaxChoice("-xm", "--propose-mpeg2", "propose MPEG2 Main Profile @ Main Level TS",
-                 uids.MPEG2_MAIN_PROFILE_MAIN_LEVEL, _VIDEO),
-    SyntaxChoice("-xh", "--propose-mpeg2-high", "propose MPEG2 Main Profile @ High Level TS",
-                 uids.MPEG2_MAIN_PROFILE_HIGH_LEVEL, _VIDEO),
-    SyntaxChoice("-xn", "--propose-mpeg4", "propose MPEG4 AVC/H.264 HP / Level 4.1 TS",
-                 uids.MPEG4_HIGH_PROFILE_LEVEL_4_1, _VIDEO),
-    SyntaxChoice("-xl", "--propose-mpeg4-bd", "propose MPEG4 AVC/H.264 BD-compatible TS",
-                 "1.2.840.10008.1.2.4.103", _VIDEO),
-    SyntaxChoice("-x2", "--propose-mpeg4-2-2d", "propose MPEG4 AVC/H.264 HP / Level 4.2 TS (2D)",
-                 "1.2.840.10008.1.2.4.104", _VIDEO),
-    SyntaxChoice("-x3", "--propose-mpeg4-2-3d", "propose MPEG4 AVC/H.264 HP / Level 4.2 TS (3D)",
-                 "1.2.840.10008.1.2.4.105", _VIDEO),
-    SyntaxChoice("-xo", "--propose-mpeg4-2-st", "propose MPEG4 AVC/H.264 Stereo / Level 4.2 TS",
-                 "1.2.840.10008.1.2.4.106", _VIDEO),
-    SyntaxChoice("-x4", "--propose-hevc", "propose HEVC/H.265 Main Profile / Level 5.1 TS",
-                 uids.HEVC_MAIN_PROFILE_LEVEL_5_1, _VIDEO),
-    SyntaxChoice("-x5", "--propose-hevc10", "propose HEVC/H.265 Main 10 Profile / Level 5.1 TS",
-                 uids.HEVC_MAIN_10_PROFILE_LEVEL_5_1, _VIDEO),
-    SyntaxChoice("-xr", "--propose-rle",
-                 "propose RLE lossless TS\nand all uncompressed transfer syntaxes", uids.RLE_LOSSLESS),
-    SyntaxChoice("-xd", "--propose-deflated",
-                 "propose deflated expl. VR little endian TS\nand all uncompressed transfer syntaxes",
-                 DEFLATED),
+    SyntaxChoice(
+        "-x=",
+        "--propose-uncompr",
+        "propose all uncompressed TS, explicit VR\nwith local byte ordering first (default)",
+        None,
+    ),
+    SyntaxChoice(
+        "-xe", "--propose-little", "propose all uncompressed TS, explicit VR\nlittle endian first", LEE
+    ),
+    SyntaxChoice("-xb", "--propose-big", "propose all uncompressed TS, explicit VR\nbig endian first", BEE),
+    SyntaxChoice(
+        "-xi", "--propose-implicit", "propose implicit VR little endian TS only", LEI, fallbacks=False
+    ),
+    SyntaxChoice(
+        "-xs",
+        "--propose-lossless",
+        "propose default JPEG lossless TS\nand all uncompressed transfer syntaxes",
+        uids.JPEG_LOSSLESS_SV1,
+    ),
+    SyntaxChoice(
+        "-xy",
+        "--propose-jpeg8",
+        "propose default JPEG lossy TS for 8 bit data\nand all uncompressed transfer syntaxes",
+        uids.JPEG_BASELINE,
+    ),
+    SyntaxChoice(
+        "-xx",
+        "--propose-jpeg12",
+        "propose default JPEG lossy TS for 12 bit data\nand all uncompressed transfer syntaxes",
+        uids.JPEG_EXTENDED,
+    ),
+    SyntaxChoice(
+        "-xv",
+        "--propose-j2k-lossless",
+        "propose JPEG 2000 lossless TS\nand all uncompressed transfer syntaxes",
+        uids.JPEG_2000_LOSSLESS,
+    ),
+    SyntaxChoice(
+        "-xw",
+        "--propose-j2k-lossy",
+        "propose JPEG 2000 lossy TS\nand all uncompressed transfer syntaxes",
+        uids.JPEG_2000,
+    ),
+    SyntaxChoice(
+        "-xt",
+        "--propose-jls-lossless",
+        "propose JPEG-LS lossless TS\nand all uncompressed transfer syntaxes",
+        uids.JPEG_LS_LOSSLESS,
+    ),
+    SyntaxChoice(
+        "-xu",
+        "--propose-jls-lossy",
+        "propose JPEG-LS lossy TS\nand all uncompressed transfer syntaxes",
+        uids.JPEG_LS_NEAR_LOSSLESS,
+    ),
+    SyntaxChoice(
+        "-xm",
+        "--propose-mpeg2",
+        "propose MPEG2 Main Profile @ Main Level TS",
+        uids.MPEG2_MAIN_PROFILE_MAIN_LEVEL,
+        _VIDEO,
+    ),
+    SyntaxChoice(
+        "-xh",
+        "--propose-mpeg2-high",
+        "propose MPEG2 Main Profile @ High Level TS",
+        uids.MPEG2_MAIN_PROFILE_HIGH_LEVEL,
+        _VIDEO,
+    ),
+    SyntaxChoice(
+        "-xn",
+        "--propose-mpeg4",
+        "propose MPEG4 AVC/H.264 HP / Level 4.1 TS",
+        uids.MPEG4_HIGH_PROFILE_LEVEL_4_1,
+        _VIDEO,
+    ),
+    SyntaxChoice(
+        "-xl",
+        "--propose-mpeg4-bd",
+        "propose MPEG4 AVC/H.264 BD-compatible TS",
+        "1.2.840.10008.1.2.4.103",
+        _VIDEO,
+    ),
+    SyntaxChoice(
+        "-x2",
+        "--propose-mpeg4-2-2d",
+        "propose MPEG4 AVC/H.264 HP / Level 4.2 TS (2D)",
+        "1.2.840.10008.1.2.4.104",
+        _VIDEO,
+    ),
+    SyntaxChoice(
+        "-x3",
+        "--propose-mpeg4-2-3d",
+        "propose MPEG4 AVC/H.264 HP / Level 4.2 TS (3D)",
+        "1.2.840.10008.1.2.4.105",
+        _VIDEO,
+    ),
+    SyntaxChoice(
+        "-xo",
+        "--propose-mpeg4-2-st",
+        "propose MPEG4 AVC/H.264 Stereo / Level 4.2 TS",
+        "1.2.840.10008.1.2.4.106",
+        _VIDEO,
+    ),
+    SyntaxChoice(
+        "-x4",
+        "--propose-hevc",
+        "propose HEVC/H.265 Main Profile / Level 5.1 TS",
+        uids.HEVC_MAIN_PROFILE_LEVEL_5_1,
+        _VIDEO,
+    ),
+    SyntaxChoice(
+        "-x5",
+        "--propose-hevc10",
+        "propose HEVC/H.265 Main 10 Profile / Level 5.1 TS",
+        uids.HEVC_MAIN_10_PROFILE_LEVEL_5_1,
+        _VIDEO,
+    ),
+    SyntaxChoice(
+        "-xr",
+        "--propose-rle",
+        "propose RLE lossless TS\nand all uncompressed transfer syntaxes",
+        uids.RLE_LOSSLESS,
+    ),
+    SyntaxChoice(
+        "-xd",
+        "--propose-deflated",
+        "propose deflated expl. VR little endian TS\nand all uncompressed transfer syntaxes",
+        DEFLATED,
+    ),
 )
 SYNTAX_BY_OPTION: Mapping[str, SyntaxChoice] = {choice.option: choice for choice in SYNTAX_CHOICES}
 DEFAULT_SYNTAX = SYNTAX_CHOICES[0]
@@ -170,9 +248,7 @@ class ProfileProposal:
 def profile_proposal(profile: Profile) -> ProfileProposal:
     """An ``-xf`` profile as contexts, role selections and extended negotiation items."""
     pairs = [(c.abstract_syntax, tuple(c.transfer_syntaxes)) for c in profile.contexts]
-    roles = tuple(
-        RoleSelection(sop_class, role.scu, role.scp) for sop_class, role in profile.roles.items()
-    )
+    roles = tuple(RoleSelection(sop_class, role.scu, role.scp) for sop_class, role in profile.roles.items())
     extended = tuple(
         SOPClassExtendedNegotiation(sop_class, info)
         for sop_class, info in profile.extended_negotiation.items()

@@ -78,5 +78,3 @@ def class_label(sop_class: str) -> str:
     if known is not None and known.dcmtk_name:
         return known.dcmtk_name
     return "unknown SOP class"
-
-

@@ -104,8 +104,10 @@ class Progress:
         if self.terminal:
             elapsed = max(time.monotonic() - self.started, 1e-6)
             megabytes = self.sent_bytes / 1e6
-            sys.stderr.write(f"\r{PROG}: {self.done}/{self.total} files, {megabytes:.1f} MB, "
-                             f"{megabytes / elapsed:.1f} MB/s\x1b[K")
+            sys.stderr.write(
+                f"\r{PROG}: {self.done}/{self.total} files, {megabytes:.1f} MB, "
+                f"{megabytes / elapsed:.1f} MB/s\x1b[K"
+            )
             sys.stderr.flush()
             self.shown = True
 
@@ -125,8 +127,9 @@ class Progress:
 class Sender:
     """Sends the files over one association and decides the exit code, as DCMTK does."""
 
-    def __init__(self, assoc: Association, ns: argparse.Namespace, log: logging.Logger,
-                 files: Sequence[InputFile]) -> None:
+    def __init__(
+        self, assoc: Association, ns: argparse.Namespace, log: logging.Logger, files: Sequence[InputFile]
+    ) -> None:
         self.assoc = assoc
         self.ns = ns
         self.log = log
@@ -257,23 +260,39 @@ class Sender:
 
     async def _send(self, path: str, source: StoreSource) -> tuple[_Failure | None, bool]:
         """Store one instance: (failure, the peer answered with an unsuccessful status)."""
-        dcmtk_choice = choose_context(self.assoc.contexts, source.sop_class_uid, source.transfer_syntax,
-                                      prefer_deflated=self.prefer_deflated)
+        dcmtk_choice = choose_context(
+            self.assoc.contexts,
+            source.sop_class_uid,
+            source.transfer_syntax,
+            prefer_deflated=self.prefer_deflated,
+        )
         if dcmtk_choice is None:
             self._burn_message_id()
-            self.log.error("No presentation context for: (%s) %s", class_label(source.sop_class_uid),
-                           source.sop_class_uid)
+            self.log.error(
+                "No presentation context for: (%s) %s",
+                class_label(source.sop_class_uid),
+                source.sop_class_uid,
+            )
             return _Failure(_COND_NO_CONTEXT), False
         context = dcmtk_choice
         target = context.transfer_syntax
-        self.log.info("Converting transfer syntax: %s -> %s", xfer_name(source.transfer_syntax),
-                      xfer_name(target))
+        self.log.info(
+            "Converting transfer syntax: %s -> %s", xfer_name(source.transfer_syntax), xfer_name(target)
+        )
         message_id = self._message_id()
         self.log.info("Sending Store Request (MsgID %d, %s)", message_id, modality(source.sop_class_uid))
         if self.log.isEnabledFor(logging.DEBUG):
-            self.log.debug("%s", dump_message(CStoreRQ(
-                message_id=message_id, affected_sop_class_uid=source.sop_class_uid,
-                affected_sop_instance_uid=source.sop_instance_uid), "OUTGOING"))
+            self.log.debug(
+                "%s",
+                dump_message(
+                    CStoreRQ(
+                        message_id=message_id,
+                        affected_sop_class_uid=source.sop_class_uid,
+                        affected_sop_instance_uid=source.sop_instance_uid,
+                    ),
+                    "OUTGOING",
+                ),
+            )
         self.progress.start_xmit()
         try:
             response = await self._store(source, message_id, context.context_id)
@@ -289,16 +308,24 @@ class Sender:
         if self.dead:
             raise AssociationAborted(0, 0, "association already gone")
         return await storage.store(
-            self.assoc, source, message_id=message_id, context_id=context_id,
+            self.assoc,
+            source,
+            message_id=message_id,
+            context_id=context_id,
             compression_level=self.ns.compression_level,
         )
 
     def _send_failure(self, path: str, source: StoreSource, target: str, exc: DicomWireError) -> _Failure:
         log = self.log
         if isinstance(exc, NoAcceptedContext | DatasetCodecError):
-            log.warning("DIMSE Warning: (%s,%s): sendMessage: unable to convert dataset from '%s' transfer "
-                        "syntax to '%s'", self._calling(), self._called(), xfer_name(source.transfer_syntax),
-                        xfer_name(target))
+            log.warning(
+                "DIMSE Warning: (%s,%s): sendMessage: unable to convert dataset from '%s' transfer "
+                "syntax to '%s'",
+                self._calling(),
+                self._called(),
+                xfer_name(source.transfer_syntax),
+                xfer_name(target),
+            )
             conditions = [_COND_SEND_FAILED]
         elif self.dead:
             conditions = [_COND_SEND_FAILED, _COND_DEAD_SEND]

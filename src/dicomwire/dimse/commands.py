@@ -126,9 +126,7 @@ COMMAND_ELEMENTS: Final[tuple[CommandElement, ...]] = (
     CommandElement(0x0003, "RequestedSOPClassUID", VR.UI, "requested_sop_class_uid", 64),
     CommandElement(0x0100, "CommandField", VR.US, "command_field"),
     CommandElement(0x0110, "MessageID", VR.US, "message_id"),
-    CommandElement(
-        0x0120, "MessageIDBeingRespondedTo", VR.US, "message_id_being_responded_to"
-    ),
+    CommandElement(0x0120, "MessageIDBeingRespondedTo", VR.US, "message_id_being_responded_to"),
     CommandElement(0x0600, "MoveDestination", VR.AE, "move_destination", 16),
     CommandElement(0x0700, "Priority", VR.US, "priority"),
     CommandElement(0x0800, "CommandDataSetType", VR.US, "command_data_set_type"),
@@ -138,18 +136,10 @@ COMMAND_ELEMENTS: Final[tuple[CommandElement, ...]] = (
     CommandElement(0x0903, "ErrorID", VR.US, "error_id"),
     CommandElement(0x1000, "AffectedSOPInstanceUID", VR.UI, "affected_sop_instance_uid", 64),
     CommandElement(0x1001, "RequestedSOPInstanceUID", VR.UI, "requested_sop_instance_uid", 64),
-    CommandElement(
-        0x1020, "NumberOfRemainingSuboperations", VR.US, "number_of_remaining_suboperations"
-    ),
-    CommandElement(
-        0x1021, "NumberOfCompletedSuboperations", VR.US, "number_of_completed_suboperations"
-    ),
-    CommandElement(
-        0x1022, "NumberOfFailedSuboperations", VR.US, "number_of_failed_suboperations"
-    ),
-    CommandElement(
-        0x1023, "NumberOfWarningSuboperations", VR.US, "number_of_warning_suboperations"
-    ),
+    CommandElement(0x1020, "NumberOfRemainingSuboperations", VR.US, "number_of_remaining_suboperations"),
+    CommandElement(0x1021, "NumberOfCompletedSuboperations", VR.US, "number_of_completed_suboperations"),
+    CommandElement(0x1022, "NumberOfFailedSuboperations", VR.US, "number_of_failed_suboperations"),
+    CommandElement(0x1023, "NumberOfWarningSuboperations", VR.US, "number_of_warning_suboperations"),
     CommandElement(
         0x1030,
         "MoveOriginatorApplicationEntityTitle",
@@ -276,9 +266,7 @@ def encode_command(elements: Mapping[int, CommandValue]) -> bytes:
     for tag in elements:
         if not 0 <= tag <= 0xFFFF:
             raise LocalProtocolError(f"tag {tag:08X} is not in the command group 0000")
-    return encode_sorted(
-        (tag, elements[tag]) for tag in sorted(elements) if tag != GROUP_LENGTH_TAG
-    )
+    return encode_sorted((tag, elements[tag]) for tag in sorted(elements) if tag != GROUP_LENGTH_TAG)
 
 
 # -- decoding -------------------------------------------------------------------
@@ -342,19 +330,13 @@ def decode_command(data: bytes | bytearray | memoryview) -> dict[int, CommandVal
     unpack_header = _HEADER.unpack_from
     while offset < end:
         if end - offset < 8:
-            raise RemoteProtocolError(
-                f"command set ends inside an element header at byte {offset}"
-            )
+            raise RemoteProtocolError(f"command set ends inside an element header at byte {offset}")
         group, tag, length = unpack_header(buf, offset)
         offset += 8
         if group != 0:
-            raise RemoteProtocolError(
-                f"element ({group:04X},{tag:04X}) outside group 0000 in a command set"
-            )
+            raise RemoteProtocolError(f"element ({group:04X},{tag:04X}) outside group 0000 in a command set")
         if length > end - offset:
-            raise RemoteProtocolError(
-                f"(0000,{tag:04X}) claims {length} bytes, only {end - offset} remain"
-            )
+            raise RemoteProtocolError(f"(0000,{tag:04X}) claims {length} bytes, only {end - offset} remain")
         if tag in out:
             raise RemoteProtocolError(f"(0000,{tag:04X}) appears twice in a command set")
         if length == 2 and tag in _US_TAGS:  # the common case, inlined

@@ -53,9 +53,7 @@ def _byte_view(data: bytes | bytearray | memoryview) -> memoryview:
     return view
 
 
-def _slices(
-    context_id: int, is_command: bool, view: memoryview, size: int
-) -> Iterator[PDV]:
+def _slices(context_id: int, is_command: bool, view: memoryview, size: int) -> Iterator[PDV]:
     end = len(view)
     if end == 0:
         yield PDV(context_id, is_command, True, view)
@@ -78,9 +76,7 @@ def message_pdvs(context_id: int, message: Message, max_pdu_length: int) -> list
     return command_pdvs(context_id, encode_message(message), max_pdu_length)
 
 
-def dataset_pdvs(
-    context_id: int, data: bytes | bytearray | memoryview, max_pdu_length: int
-) -> Iterator[PDV]:
+def dataset_pdvs(context_id: int, data: bytes | bytearray | memoryview, max_pdu_length: int) -> Iterator[PDV]:
     """An in-memory data set as PDVs: memoryview slices, the last one flagged.
 
     An empty data set still yields one (empty) last PDV.
@@ -88,9 +84,7 @@ def dataset_pdvs(
     return _slices(context_id, False, _byte_view(data), _fragment_size(max_pdu_length))
 
 
-def stream_dataset_pdvs(
-    context_id: int, read: Callable[[int], bytes], max_pdu_length: int
-) -> Iterator[PDV]:
+def stream_dataset_pdvs(context_id: int, read: Callable[[int], bytes], max_pdu_length: int) -> Iterator[PDV]:
     """A data set read from a file-like ``read(n)`` as PDVs.
 
     Reads one chunk ahead so that the last PDV is flagged even when the size
@@ -263,13 +257,9 @@ class MessageAssembler:
     def _check_command_length(self, length: int) -> None:
         if length > self._max_command:
             self.reset()
-            raise RemoteProtocolError(
-                f"command set longer than {self._max_command} bytes ({length} so far)"
-            )
+            raise RemoteProtocolError(f"command set longer than {self._max_command} bytes ({length} so far)")
 
-    def _command_complete(
-        self, context_id: int, command: bytes | memoryview
-    ) -> MessageReceived | None:
+    def _command_complete(self, context_id: int, command: bytes | memoryview) -> MessageReceived | None:
         message = decode_message(command)
         if not message.has_dataset:
             return MessageReceived(context_id, message)

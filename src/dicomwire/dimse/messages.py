@@ -52,6 +52,7 @@ __all__ = [
 
 VERIFICATION_SOP_CLASS_UID: Final = "1.2.840.10008.1.1"
 
+
 # -- requests ---------------------------------------------------------------------
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CEchoRQ:
@@ -333,9 +334,7 @@ def _arguments(cls: type[Any], elements: dict[int, CommandValue]) -> dict[str, A
             kwargs[slot.name] = value  # absent optional: None, not the default
         else:
             keyword = ELEMENT_BY_TAG[slot.tag].keyword
-            raise RemoteProtocolError(
-                f"{cls.command_field.label} lacks {keyword} (0000,{slot.tag:04X})"
-            )
+            raise RemoteProtocolError(f"{cls.command_field.label} lacks {keyword} (0000,{slot.tag:04X})")
     priority = kwargs.get("priority")
     if priority is not None:
         kwargs["priority"] = _priority(priority)
