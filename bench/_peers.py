@@ -92,7 +92,7 @@ async def main() -> None:
     await server.start("127.0.0.1", int(sys.argv[1]))
     await server.serve_forever()
 
-from dicomwire.cli.options import run_event_loop
+from dicomwire.dcmtk.cmdline.options import run_event_loop
 
 async def main_exit() -> int:
     await main()

@@ -24,8 +24,9 @@ from pydicom.filereader import read_dataset
 from pydicom.uid import UID
 
 from dicomwire import uids
-from dicomwire.cli import logging as cli_logging
-from dicomwire.cli import options, storescu
+from dicomwire.cli import storescu
+from dicomwire.dcmtk import log as cli_logging
+from dicomwire.dcmtk.cmdline import options
 from dicomwire.dimse.fragments import MessageReceived
 from dicomwire.dimse.messages import CEchoRQ, CStoreRQ, CStoreRSP
 from dicomwire.net.association import Association

@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from dicomwire import uids
-from dicomwire.errors import DicomWireError
-from dicomwire.profiles import (
+from dicomwire.dcmtk.profiles import (
     PresentationContext,
     Profile,
     ProfileError,
@@ -23,6 +22,7 @@ from dicomwire.profiles import (
     load_profiles,
     parse_profiles,
 )
+from dicomwire.errors import DicomWireError
 
 ROOT = Path(__file__).resolve().parent.parent
 ACCEPT_ALL = ROOT / "src" / "dicomwire" / "data" / "accept-all.cfg"

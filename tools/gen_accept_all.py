@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write src/dicomwire/data/accept-all.cfg: an acceptor profile for receiving anything.
 
-The file is in DCMTK's association profile format (see dicomwire.profiles) and
+The file is in DCMTK's association profile format (see dicomwire.dcmtk.profiles) and
 holds one profile, ``Default``: Verification and the storage SOP classes of
 dicomwire.uids, image classes with every transfer syntax we know (explicit and
 implicit VR little endian first, then the compressed ones, deflate, big

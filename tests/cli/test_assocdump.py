@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dicomwire import uids
-from dicomwire.cli.assocdump import dump_association
+from dicomwire.dcmtk.formats.assocdump import dump_association
 from dicomwire.net.client import RequestorSettings
 from dicomwire.ul.items import UserIdentityRQ
 

@@ -18,7 +18,7 @@ from pydicom.uid import ExplicitVRLittleEndian
 
 from dicomwire import uids
 from dicomwire.cli import dcmrecv as tool
-from dicomwire.cli import logging as cli_logging
+from dicomwire.dcmtk import log as cli_logging
 from dicomwire.dimse import status
 from dicomwire.errors import AssociationRejected
 from dicomwire.net.client import RequestorSettings, associate

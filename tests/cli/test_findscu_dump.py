@@ -18,7 +18,7 @@ from pydicom.filewriter import write_dataset
 from pydicom.sequence import Sequence
 
 from dicomwire import uids
-from dicomwire.cli.dcmdump_format import DumpError, dump_bytes, dump_dataset, parse_dataset
+from dicomwire.dcmtk.formats.dcmdump import DumpError, dump_bytes, dump_dataset, parse_dataset
 from dicomwire.services.query import decode_dataset
 
 

@@ -1,4 +1,4 @@
-"""DCMTK-style logging of dicomwire.cli.logging: levels, "X: " lines, -lc files."""
+"""DCMTK-style logging of dicomwire.dcmtk.log: levels, "X: " lines, -lc files."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from dicomwire.cli import logging as cli_logging
-from dicomwire.cli import options
-from dicomwire.cli.logging import (
+from dicomwire.dcmtk import log as cli_logging
+from dicomwire.dcmtk.cmdline import options
+from dicomwire.dcmtk.log import (
     DEBUG,
     ERROR,
     FATAL,

@@ -1,4 +1,4 @@
-"""The DCMTK-style command line of dicomwire.cli.options."""
+"""The DCMTK-style command line of dicomwire.dcmtk.cmdline.options."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from dicomwire.cli import logging as cli_logging
-from dicomwire.cli import options
-from dicomwire.cli.options import CommandLineError, CommandLineExit, DcmtkParser, Integer
+from dicomwire.dcmtk import log as cli_logging
+from dicomwire.dcmtk.cmdline import options
+from dicomwire.dcmtk.cmdline.options import CommandLineError, CommandLineExit, DcmtkParser, Integer
 
 ECHOSCU = shutil.which("echoscu")
 needs_echoscu = pytest.mark.skipif(ECHOSCU is None, reason="DCMTK echoscu not installed")

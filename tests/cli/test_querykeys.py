@@ -1,4 +1,4 @@
-"""findscu's -k override keys and query files (dicomwire.cli.querykeys).
+"""findscu's -k override keys and query files (dicomwire.dcmtk.querykeys).
 
 Expected values are DCMTK 3.6.7's (findscu -v request dumps, dcmodify -i).
 """
@@ -19,7 +19,7 @@ from pydicom.filewriter import dcmwrite, write_dataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-from dicomwire.cli.querykeys import (
+from dicomwire.dcmtk.querykeys import (
     QueryFileError,
     QueryKeyError,
     apply_key,

@@ -1,4 +1,4 @@
-"""findscu's response output: -X, -Xx, -Xs and --json (dicomwire.cli.queryoutput).
+"""findscu's response output: -X, -Xx, -Xs and --json (dicomwire.dcmtk.formats.queryoutput).
 
 Expected XML is what DCMTK 3.6.7 (findscu -Xx/-Xs, dcm2xml) writes for the
 same data sets.
@@ -29,7 +29,7 @@ from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian
 
 from dicomwire import uids
-from dicomwire.cli.queryoutput import (
+from dicomwire.dcmtk.formats.queryoutput import (
     DCMTK_GENERIC_FILE_SOP_CLASS,
     JsonResponsesWriter,
     OutputDirectoryError,

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import storescu_helpers
-from dicomwire.cli.storescu_inputs import (
+from dicomwire.cli.storescu.inputs import (
     READ_DATASET,
     READ_FILE_ONLY,
     BadFile,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from dicomwire.cli import options
+from dicomwire.dcmtk.cmdline import options
 from storescu_helpers import run_ours_sync, storescu
 
 BASE = ["127.0.0.1", "104", "x.dcm"]

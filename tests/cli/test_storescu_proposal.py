@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from dicomwire import uids
-from dicomwire.cli.storescu_proposal import (
+from dicomwire.cli.storescu.proposal import (
     SYNTAX_BY_OPTION,
     SYNTAX_CHOICES,
     TooManyContexts,
@@ -32,7 +32,7 @@ from dicomwire.cli.storescu_proposal import (
     profile_proposal,
     sop_classes_to_propose,
 )
-from dicomwire.profiles import load_profile
+from dicomwire.dcmtk.profiles import load_profile
 from dicomwire.ul.negotiation import AcceptedContext
 
 LEE, BEE, LEI = uids.EXPLICIT_VR_LITTLE_ENDIAN, uids.EXPLICIT_VR_BIG_ENDIAN, uids.IMPLICIT_VR_LITTLE_ENDIAN

@@ -9,7 +9,7 @@ import pytest
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 
-from dicomwire.cli.storescu_rewrite import (
+from dicomwire.cli.storescu.rewrite import (
     InventCounts,
     Inventor,
     Rewrite,

@@ -26,7 +26,7 @@ import pydicom
 import pytest
 
 from dicomwire import uids
-from dicomwire.cli import storescu_send
+from dicomwire.cli.storescu import send as storescu_send
 from dicomwire.ul.pdu import AAssociateRJ, AAssociateRQ
 from storescu_helpers import (
     TEST_FILES,

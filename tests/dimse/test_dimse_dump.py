@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dicomwire import uids
-from dicomwire.dimse.dump import dump_message
+from dicomwire.dcmtk.formats.dimse import dump_message
 from dicomwire.dimse.messages import CFindRQ, CFindRSP, CStoreRQ, CStoreRSP
 
 

@@ -18,15 +18,15 @@ import signal
 from collections.abc import Mapping, Sequence
 
 from dicomwire import uids
-from dicomwire.cli import options
-from dicomwire.cli.dcmrecv_assoc import association_logger
-from dicomwire.cli.logging import app_logger
+from dicomwire.dcmtk.acceptorlog import association_logger
+from dicomwire.dcmtk.cmdline import options
+from dicomwire.dcmtk.log import app_logger
+from dicomwire.dcmtk.profiles import ProfileError, accept_all_storage, acceptor_choice, load_profile
 from dicomwire.dimse.fragments import MessageReceived
 from dicomwire.dimse.messages import CEchoRQ, CEchoRSP, CStoreRQ
 from dicomwire.dimse.status import SUCCESS, dcmtk_status_string
 from dicomwire.net.association import Association, Timeouts
 from dicomwire.net.server import AcceptorSettings, Server
-from dicomwire.profiles import ProfileError, accept_all_storage, acceptor_choice, load_profile
 from dicomwire.services.storage import DcmtkNaming, FileNaming, FsyncPolicy, StorageSCP
 
 PROG = "dcmrecv"

@@ -6,9 +6,9 @@ import argparse
 import logging
 
 from dicomwire import uids
-from dicomwire.cli import options
-from dicomwire.cli.logging import app_logger
-from dicomwire.cli.netreport import AssociationFailed, request_association
+from dicomwire.dcmtk.cmdline import options
+from dicomwire.dcmtk.log import app_logger
+from dicomwire.dcmtk.netreport import AssociationFailed, request_association
 from dicomwire.dimse.status import dcmtk_status_string
 from dicomwire.errors import AssociationAborted, DicomTimeout, DicomWireError
 from dicomwire.net.association import Association

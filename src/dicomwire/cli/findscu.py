@@ -39,13 +39,13 @@ from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 
 from dicomwire import uids
-from dicomwire.cli import options
-from dicomwire.cli import querykeys as qk
-from dicomwire.cli import queryoutput as qo
-from dicomwire.cli.dcmdump_format import DumpError, dump_bytes, dump_dataset, transfer_syntax_name
-from dicomwire.cli.logging import INFO, app_logger, log_always
-from dicomwire.cli.netreport import AssociationFailed, failure_text, request_association
-from dicomwire.dimse.dump import dump_message
+from dicomwire.dcmtk import querykeys as qk
+from dicomwire.dcmtk.cmdline import options
+from dicomwire.dcmtk.formats import queryoutput as qo
+from dicomwire.dcmtk.formats.dcmdump import DumpError, dump_bytes, dump_dataset, transfer_syntax_name
+from dicomwire.dcmtk.formats.dimse import dump_message
+from dicomwire.dcmtk.log import INFO, app_logger, log_always
+from dicomwire.dcmtk.netreport import AssociationFailed, failure_text, request_association
 from dicomwire.dimse.status import dcmtk_status_string
 from dicomwire.errors import (
     AssociationAborted,

@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from typing import Final
 
 from dicomwire import uids
+from dicomwire.dcmtk.formats.dimse import dump_message
 from dicomwire.dimse import status
 from dicomwire.dimse.commands import Priority
-from dicomwire.dimse.dump import dump_message
 from dicomwire.dimse.fragments import DatasetSink, MessageReceived
 from dicomwire.dimse.messages import CStoreRQ, CStoreRSP, Message
 from dicomwire.net.association import Association, SinkFactory

@@ -4,7 +4,7 @@
 :class:`Seq` nodes inside :class:`Item` objects, holding each element's value
 bytes (as received when pydicom has not decoded it yet), its VR as DCMTK
 resolves it, its received length and its dcm2xml name (:func:`element_name`).
-:mod:`dicomwire.cli.dcmxml` renders that tree, after converting it to UTF-8
+:mod:`dicomwire.dcmtk.formats.dcmxml` renders that tree, after converting it to UTF-8
 for ``-Xs``.
 """
 

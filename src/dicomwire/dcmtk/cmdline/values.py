@@ -2,10 +2,10 @@
 
 :class:`Integer` and :class:`String` convert option values and parameters as
 DCMTK's ``OFCommandLine`` does (raising :class:`InvalidValue`); :class:`Option`
-and :class:`Param` are what :class:`~dicomwire.cli.cmdline.DcmtkParser`
+and :class:`Param` are what :class:`~dicomwire.dcmtk.cmdline.engine.DcmtkParser`
 records for each definition; :class:`CommandLineExit` and
 :class:`CommandLineError` end a parse.  Tools use these through
-:mod:`dicomwire.cli.options`, which re-exports them.
+:mod:`dicomwire.dcmtk.cmdline.options`, which re-exports them.
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ PORT = Integer(1, 65535, unsigned=True)
 
 @dataclass(frozen=True)
 class Option:
-    """One option as defined by a tool (see :meth:`~dicomwire.cli.cmdline.DcmtkParser.add_option`)."""
+    """One option as defined by a tool (see ``DcmtkParser.add_option``)."""
 
     short: str | None
     long: str | None
@@ -172,7 +172,7 @@ class Option:
 
 @dataclass(frozen=True)
 class Param:
-    """One positional parameter (see :meth:`~dicomwire.cli.cmdline.DcmtkParser.add_param`)."""
+    """One positional parameter (see :meth:`~dicomwire.dcmtk.cmdline.engine.DcmtkParser.add_param`)."""
 
     name: str
     help: str

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
-from dicomwire.cli.dcmxml_model import Value
+from dicomwire.dcmtk.formats.dcmxml_model import Value
 
 __all__ = ["HIDDEN", "value_text"]
 

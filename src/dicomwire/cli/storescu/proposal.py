@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from dicomwire import uids
-from dicomwire.profiles import Profile
+from dicomwire.dcmtk.profiles import Profile
 from dicomwire.ul.items import PresentationContextRQ, RoleSelection, SOPClassExtendedNegotiation
 from dicomwire.ul.negotiation import AcceptedContext
 

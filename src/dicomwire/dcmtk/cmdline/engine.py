@@ -11,9 +11,9 @@ The result is an :class:`argparse.Namespace`.  (argparse itself does the
 first two differently, has no way to give DCMTK's messages in DCMTK's order,
 and splits ``@file`` contents its own way, so the scanning is done here.)
 
-The API (used through :mod:`dicomwire.cli.options`, which re-exports it, with
-the value types of :mod:`dicomwire.cli.cmdvalues`; help and version texts
-come from :mod:`dicomwire.cli.cmdhelp`):
+The API (used through :mod:`dicomwire.dcmtk.cmdline.options`, which re-exports it, with
+the value types of :mod:`dicomwire.dcmtk.cmdline.values`; help and version texts
+come from :mod:`dicomwire.dcmtk.cmdline.help`):
 
 ``DcmtkParser(prog, description, *, no_arguments="help", long_column=None,
 short_column=4)``
@@ -41,7 +41,7 @@ short_column=4)``
 
 ``parse_args`` raises :class:`CommandLineExit` (a :class:`SystemExit` whose
 ``exit_code`` is 0 after help/version, 1 after an error) once it has printed
-what DCMTK prints.  With :func:`~dicomwire.cli.options.add_general_options` it
+what DCMTK prints.  With :func:`~dicomwire.dcmtk.cmdline.options.add_general_options` it
 also configures logging (``cli.logging.setup_logging``) and echoes
 ``--arguments``, at the point where DCMTK does.  Order of checks, as DCMTK: unknown option / missing
 value, then ``-h`` (beats ``--version``), parameter count, parameter values,
@@ -58,9 +58,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from dicomwire.cli import logging as cli_logging
-from dicomwire.cli.cmdhelp import dicomwire_version, format_help, format_version
-from dicomwire.cli.cmdvalues import (
+from dicomwire.dcmtk import log as cli_logging
+from dicomwire.dcmtk.cmdline.help import dicomwire_version, format_help, format_version
+from dicomwire.dcmtk.cmdline.values import (
     EXIT_COMMANDLINE_SYNTAX_ERROR,
     EXIT_NO_ERROR,
     CommandLineError,

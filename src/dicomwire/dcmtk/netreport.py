@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from dicomwire.cli.assocdump import dump_association
+from dicomwire.dcmtk.formats.assocdump import dump_association
 from dicomwire.errors import (
     AcseTimeout,
     AssociationAborted,

@@ -5,9 +5,9 @@ naming the received character set, or quoting when it cannot);
 :func:`render_dataset` the ``data-set`` element alone, which ``-Xs`` writes
 after :func:`to_utf8` converted the model to UTF-8 (or raised
 :class:`ConversionError`).  The model is built by
-:mod:`dicomwire.cli.dcmxml_model`, value texts come from
-:mod:`dicomwire.cli.dcmxml_text`; the files themselves are written by
-:mod:`dicomwire.cli.queryoutput`, whose docstring describes the observed
+:mod:`dicomwire.dcmtk.formats.dcmxml_model`, value texts come from
+:mod:`dicomwire.dcmtk.formats.dcmxml_text`; the files themselves are written by
+:mod:`dicomwire.dcmtk.formats.queryoutput`, whose docstring describes the observed
 DCMTK behaviour.
 
 The XML layout (``<element tag="0010,0010" vr="PN" vm="1" len="16"
@@ -36,8 +36,8 @@ from pydicom.charset import decode_bytes, python_encoding
 from pydicom.dataset import Dataset
 
 from dicomwire import uids
-from dicomwire.cli.dcmxml_model import CHARSET_VRS, Item, Node, Seq, Value, build_model
-from dicomwire.cli.dcmxml_text import HIDDEN, value_text
+from dicomwire.dcmtk.formats.dcmxml_model import CHARSET_VRS, Item, Node, Seq, Value, build_model
+from dicomwire.dcmtk.formats.dcmxml_text import HIDDEN, value_text
 
 __all__ = [
     "ConversionError",

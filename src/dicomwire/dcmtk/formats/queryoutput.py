@@ -63,7 +63,7 @@ streamed; binary values inline (InlineBinary); elements pydicom cannot
 represent in JSON (e.g. an IS that is not a number) are left out.
 
 The XML itself (layout, names, value texts, character sets) is made by
-:mod:`dicomwire.cli.dcmxml`.
+:mod:`dicomwire.dcmtk.formats.dcmxml`.
 """
 
 from __future__ import annotations
@@ -88,14 +88,14 @@ from pydicom.tag import BaseTag
 from pydicom.uid import UID, generate_uid
 
 from dicomwire import uids
-from dicomwire.cli.dcmxml import (
+from dicomwire.dcmtk.formats.dcmxml import (
     ConversionError,
     dataset_to_xml,
     dataset_to_xml_bytes,
     render_dataset,
     to_utf8,
 )
-from dicomwire.cli.dcmxml_model import build_model
+from dicomwire.dcmtk.formats.dcmxml_model import build_model
 from dicomwire.errors import DicomWireError
 
 __all__ = [

@@ -6,9 +6,9 @@ error, ``W: `` warning, ``I: `` info, ``D: `` debug, ``T: `` trace), one prefix
 per line of a multi-line message, and accept a log4cplus property file with
 ``-lc`` for anything fancier.  This module reproduces that on top of the
 standard :mod:`logging` package: it installs and undoes the configuration;
-the pieces live in :mod:`dicomwire.cli.loglevels` (level numbers and names),
-:mod:`dicomwire.cli.logformat` (PatternLayout, console and file handlers)
-and :mod:`dicomwire.cli.logconfig` (reading a ``-lc`` file).
+the pieces live in :mod:`dicomwire.dcmtk.log.levels` (level numbers and names),
+:mod:`dicomwire.dcmtk.log.layout` (PatternLayout, console and file handlers)
+and :mod:`dicomwire.dcmtk.log.config` (reading a ``-lc`` file).
 
 Everything in dicomwire logs through ``logging.getLogger("dicomwire....")``;
 the command line configures only that tree (never the Python root logger).
@@ -54,14 +54,14 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from dicomwire.cli.logconfig import FilterChain as FilterChain
-from dicomwire.cli.logconfig import read_config
-from dicomwire.cli.logformat import ConsoleHandler as ConsoleHandler
-from dicomwire.cli.logformat import DailyRollingFileHandler as DailyRollingFileHandler
-from dicomwire.cli.logformat import NullHandler, PatternFormatter
-from dicomwire.cli.logformat import RollingFileHandler as RollingFileHandler
-from dicomwire.cli.logformat import compile_pattern as compile_pattern
-from dicomwire.cli.loglevels import (
+from dicomwire.dcmtk.log.config import FilterChain as FilterChain
+from dicomwire.dcmtk.log.config import read_config
+from dicomwire.dcmtk.log.layout import ConsoleHandler as ConsoleHandler
+from dicomwire.dcmtk.log.layout import DailyRollingFileHandler as DailyRollingFileHandler
+from dicomwire.dcmtk.log.layout import NullHandler, PatternFormatter
+from dicomwire.dcmtk.log.layout import RollingFileHandler as RollingFileHandler
+from dicomwire.dcmtk.log.layout import compile_pattern as compile_pattern
+from dicomwire.dcmtk.log.levels import (
     DEBUG,
     ERROR,
     FATAL,
@@ -73,8 +73,8 @@ from dicomwire.cli.loglevels import (
     WARN,
     LogConfigError,
 )
-from dicomwire.cli.loglevels import DEFAULT_PATTERN as DEFAULT_PATTERN
-from dicomwire.cli.loglevels import level_name as level_name
+from dicomwire.dcmtk.log.levels import DEFAULT_PATTERN as DEFAULT_PATTERN
+from dicomwire.dcmtk.log.levels import level_name as level_name
 
 __all__ = [
     "DEBUG",

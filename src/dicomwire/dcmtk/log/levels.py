@@ -5,7 +5,7 @@ The level numbers (``TRACE`` = 5 below Python's ``DEBUG``, ``OFF`` above
 Python level), the ``dicomwire`` root logger name, the default ``"X: "``
 pattern and :class:`LogConfigError`.  Imports nothing from dicomwire, so the
 other logging modules can all use it; tools get these names from
-:mod:`dicomwire.cli.logging`, which re-exports them.
+:mod:`dicomwire.dcmtk.log`, which re-exports them.
 """
 
 from __future__ import annotations

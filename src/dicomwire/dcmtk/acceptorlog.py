@@ -15,7 +15,7 @@ import logging
 import re
 from dataclasses import replace
 
-from dicomwire.cli.assocdump import dump_association
+from dicomwire.dcmtk.formats.assocdump import dump_association
 from dicomwire.net.server import AcceptorSettings, RequestCheck, negotiate
 from dicomwire.ul.pdu import AAssociateAC, AAssociateRJ, AAssociateRQ
 

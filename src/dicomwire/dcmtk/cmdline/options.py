@@ -4,21 +4,21 @@ Every tool imports this module only: it holds the option groups the tools
 share, turns a parsed namespace into :class:`NetworkSettings`, runs a tool,
 and re-exports the command-line engine, which lives in three modules:
 
-- :mod:`dicomwire.cli.cmdline`: :class:`DcmtkParser` (DCMTK's
+- :mod:`dicomwire.dcmtk.cmdline.engine`: :class:`DcmtkParser` (DCMTK's
   ``OFCommandLine`` behaviour: ``-``/``+`` options, ``@file`` command files,
   rightmost wins, DCMTK's messages and exit codes) and
   :func:`expand_command_files`;
-- :mod:`dicomwire.cli.cmdvalues`: value types (:class:`Integer`,
+- :mod:`dicomwire.dcmtk.cmdline.values`: value types (:class:`Integer`,
   :class:`String`, ``PORT``), :class:`Option`, :class:`Param`,
   :class:`CommandLineExit`, :class:`CommandLineError`;
-- :mod:`dicomwire.cli.cmdhelp`: the ``--help`` and ``--version`` texts,
+- :mod:`dicomwire.dcmtk.cmdline.help`: the ``--help`` and ``--version`` texts,
   :func:`dicomwire_version`.
 
 Writing a tool::
 
-    from dicomwire.cli import options
-    from dicomwire.cli.logging import app_logger
-    from dicomwire.cli.options import Integer
+    from dicomwire.dcmtk.cmdline import options
+    from dicomwire.dcmtk.log import app_logger
+    from dicomwire.dcmtk.cmdline.options import Integer
 
     def build_parser() -> options.DcmtkParser:
         p = options.DcmtkParser("echoscu", "DICOM verification (C-ECHO) SCU",
@@ -47,7 +47,7 @@ Writing a tool::
 Public API
 ----------
 ``DcmtkParser``, its value types and its errors: see
-:mod:`dicomwire.cli.cmdline` (all re-exported here).
+:mod:`dicomwire.dcmtk.cmdline.engine` (all re-exported here).
 
 Shared option groups: :func:`add_general_options`, :func:`add_ae_title_options`,
 :func:`add_other_network_options` (or the single-option helpers
@@ -77,10 +77,10 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dicomwire.cli import logging as cli_logging
-from dicomwire.cli.cmdhelp import dicomwire_version
-from dicomwire.cli.cmdline import Check, DcmtkParser, expand_command_files
-from dicomwire.cli.cmdvalues import (
+from dicomwire.dcmtk import log as cli_logging
+from dicomwire.dcmtk.cmdline.engine import Check, DcmtkParser, expand_command_files
+from dicomwire.dcmtk.cmdline.help import dicomwire_version
+from dicomwire.dcmtk.cmdline.values import (
     EXIT_COMMANDLINE_SYNTAX_ERROR,
     EXIT_NO_ERROR,
     PORT,

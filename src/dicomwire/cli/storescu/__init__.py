@@ -27,11 +27,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from dicomwire import profiles as profile_files
-from dicomwire.cli import options
-from dicomwire.cli.logging import INFO, app_logger
-from dicomwire.cli.netreport import AssociationFailed, request_association
-from dicomwire.cli.storescu_inputs import (
+from dicomwire.cli.storescu.inputs import (
     READ_AUTO,
     READ_DATASET,
     READ_FILE_ONLY,
@@ -40,7 +36,7 @@ from dicomwire.cli.storescu_inputs import (
     check_inputs,
     determine_inputs,
 )
-from dicomwire.cli.storescu_proposal import (
+from dicomwire.cli.storescu.proposal import (
     DEFAULT_SYNTAX,
     SYNTAX_BY_OPTION,
     SYNTAX_CHOICES,
@@ -49,7 +45,11 @@ from dicomwire.cli.storescu_proposal import (
     profile_proposal,
     sop_classes_to_propose,
 )
-from dicomwire.cli.storescu_send import Sender
+from dicomwire.cli.storescu.send import Sender
+from dicomwire.dcmtk import profiles as profile_files
+from dicomwire.dcmtk.cmdline import options
+from dicomwire.dcmtk.log import INFO, app_logger
+from dicomwire.dcmtk.netreport import AssociationFailed, request_association
 from dicomwire.net.association import Association
 from dicomwire.net.client import RequestorSettings
 from dicomwire.ul.items import (

@@ -1,4 +1,4 @@
-"""DCMTK's help and version texts for a :class:`~dicomwire.cli.cmdline.DcmtkParser`.
+"""DCMTK's help and version texts for a :class:`~dicomwire.dcmtk.cmdline.engine.DcmtkParser`.
 
 :func:`format_help` lays the options out as DCMTK does (short and long
 columns, a text column, group and subgroup headings); :func:`format_version`
@@ -13,10 +13,10 @@ import platform
 import ssl
 from typing import TYPE_CHECKING
 
-from dicomwire.cli.cmdvalues import Option
+from dicomwire.dcmtk.cmdline.values import Option
 
 if TYPE_CHECKING:
-    from dicomwire.cli.cmdline import DcmtkParser
+    from dicomwire.dcmtk.cmdline.engine import DcmtkParser
 
 __all__ = ["dicomwire_version", "format_help", "format_version"]
 

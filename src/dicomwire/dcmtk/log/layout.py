@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
-from dicomwire.cli.loglevels import DEFAULT_PATTERN, level_name
+from dicomwire.dcmtk.log.levels import DEFAULT_PATTERN, level_name
 
 __all__ = [
     "SCHEDULES",

@@ -9,8 +9,8 @@ Pattern), thresholds and filter chains (level range, level match, string
 match, deny all), then sets levels, appenders and additivity on the loggers.
 Logger names may use DCMTK's hierarchy (``dcmtk.apps.echoscu`` means
 ``dicomwire.apps.echoscu``, ``log4cplus.rootLogger`` the ``dicomwire``
-logger).  Any problem is a :class:`~dicomwire.cli.loglevels.LogConfigError`
-naming the file and line.  :func:`dicomwire.cli.logging.configure_from_file`
+logger).  Any problem is a :class:`~dicomwire.dcmtk.log.levels.LogConfigError`
+naming the file and line.  :func:`dicomwire.dcmtk.log.configure_from_file`
 is the entry point: it owns what is installed and undoes it on failure.
 """
 
@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from dicomwire.cli.logformat import (
+from dicomwire.dcmtk.log.layout import (
     SCHEDULES,
     ConsoleHandler,
     DailyRollingFileHandler,
@@ -34,7 +34,7 @@ from dicomwire.cli.logformat import (
     RollingFileHandler,
     hostname,
 )
-from dicomwire.cli.loglevels import (
+from dicomwire.dcmtk.log.levels import (
     DEBUG,
     ERROR,
     FATAL,

@@ -23,17 +23,17 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dicomwire.cli.logging import INFO, WARN
-from dicomwire.cli.storescu_inputs import BadFile, InputFile, MissingUids, read_source
-from dicomwire.cli.storescu_proposal import choose_context
-from dicomwire.cli.storescu_report import (
+from dicomwire.cli.storescu.inputs import BadFile, InputFile, MissingUids, read_source
+from dicomwire.cli.storescu.proposal import choose_context
+from dicomwire.cli.storescu.report import (
     class_label,
     modality,
     xfer_name,
 )
-from dicomwire.cli.storescu_rewrite import InventCounts, Inventor, Rewrite, log_identity, rewrite_to_temp
+from dicomwire.cli.storescu.rewrite import InventCounts, Inventor, Rewrite, log_identity, rewrite_to_temp
+from dicomwire.dcmtk.formats.dimse import dump_message
+from dicomwire.dcmtk.log import INFO, WARN
 from dicomwire.dimse import status as dimse_status
-from dicomwire.dimse.dump import dump_message
 from dicomwire.dimse.messages import CStoreRQ, CStoreRSP
 from dicomwire.errors import (
     AssociationAborted,

@@ -1,0 +1,1 @@
+"""DCMTK's command-line engine and the option groups the tools share."""

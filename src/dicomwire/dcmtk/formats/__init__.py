@@ -1,0 +1,1 @@
+"""DCMTK's output formats: dcmdump, dcm2xml, DIMSE and association dumps."""
