@@ -84,7 +84,8 @@ assoc.release()
 OUR_ECHO_SCP = """
 import asyncio, sys
 from dicomwire.dimse.messages import CEchoRQ
-from dicomwire.net.server import AcceptorSettings, Server
+from dicomwire.net.server import Server
+from dicomwire.config import AcceptorSettings
 from dicomwire.services.verification import handle_echo
 
 async def main() -> None:

@@ -10,8 +10,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from dicomwire.config import AcceptorSettings
 from dicomwire.dimse.messages import CEchoRQ
-from dicomwire.net.server import AcceptorSettings, Handler, Server
+from dicomwire.net.server import Handler, Server
 from dicomwire.services.verification import handle_echo
 
 BIN = os.path.dirname(sys.executable)

@@ -25,12 +25,13 @@ from pydicom.uid import UID
 
 from dicomwire import uids
 from dicomwire.cli import storescu
+from dicomwire.config import AcceptorSettings
 from dicomwire.dcmtk import log as cli_logging
 from dicomwire.dcmtk.cmdline import options
 from dicomwire.dimse.fragments import MessageReceived
 from dicomwire.dimse.messages import CEchoRQ, CStoreRQ, CStoreRSP
 from dicomwire.net.association import Association
-from dicomwire.net.server import AcceptorSettings, Server
+from dicomwire.net.server import Server
 from dicomwire.services.verification import handle_echo
 
 # In storescp's order of preference (it takes implicit before big endian).

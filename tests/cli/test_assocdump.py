@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from dicomwire import uids
+from dicomwire.config import RequestorSettings
 from dicomwire.dcmtk.formats.assocdump import dump_association
-from dicomwire.net.client import RequestorSettings
 from dicomwire.ul.items import UserIdentityRQ
 
 

@@ -18,10 +18,11 @@ from pydicom.uid import ExplicitVRLittleEndian
 
 from dicomwire import uids
 from dicomwire.cli import dcmrecv as tool
+from dicomwire.config import RequestorSettings
 from dicomwire.dcmtk import log as cli_logging
 from dicomwire.dimse import status
 from dicomwire.errors import AssociationRejected
-from dicomwire.net.client import RequestorSettings, associate
+from dicomwire.net.client import associate
 from dicomwire.services.storage import FileNaming, inspect_file, store
 from dicomwire.services.storage_names import DcmtkNaming
 from dicomwire.services.verification import echo

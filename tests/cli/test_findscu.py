@@ -15,11 +15,12 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 
 from dicomwire import uids
+from dicomwire.config import AcceptorSettings
 from dicomwire.dimse import status as st
 from dicomwire.dimse.fragments import MessageReceived
 from dicomwire.dimse.messages import CCancelRQ, CFindRQ
 from dicomwire.net.association import Association
-from dicomwire.net.server import AcceptorSettings, Handler, Server
+from dicomwire.net.server import Handler, Server
 from dicomwire.services.query import AssociationInfo, ignore_cancel, make_find_handler
 from echo_helpers import Result, run_async, run_command
 

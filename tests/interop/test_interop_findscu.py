@@ -29,9 +29,10 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
 
 from dicomwire import uids
+from dicomwire.config import AcceptorSettings
 from dicomwire.dimse import status as st
 from dicomwire.dimse.messages import CCancelRQ, CFindRQ
-from dicomwire.net.server import AcceptorSettings, Server
+from dicomwire.net.server import Server
 from dicomwire.services.query import AssociationInfo, ignore_cancel, make_find_handler
 
 DCMQRSCP = "/usr/bin/dcmqrscp"

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 import pytest
 
 from dicomwire import uids
+from dicomwire.config import AcceptorSettings, RequestorSettings, Timeouts
 from dicomwire.dimse.messages import CEchoRQ
 from dicomwire.errors import (
     AcseTimeout,
@@ -21,9 +22,8 @@ from dicomwire.errors import (
     DimseTimeout,
     NetworkTimeout,
 )
-from dicomwire.net.association import Timeouts
-from dicomwire.net.client import RequestorSettings, associate
-from dicomwire.net.server import AcceptorSettings, Server, negotiate
+from dicomwire.net.client import associate
+from dicomwire.net.server import Server, negotiate
 from dicomwire.services.verification import echo, handle_echo
 from dicomwire.ul.pdu import AAssociateRJ, AAssociateRQ
 

@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dicomwire import uids
+from dicomwire.config import AcceptorSettings, RequestorSettings, Timeouts
 from dicomwire.dimse import status
 from dicomwire.dimse.commands import encode_command
 from dicomwire.dimse.fragments import MessageReceived
@@ -46,9 +47,9 @@ from dicomwire.dimse.messages import (
     encode_message,
 )
 from dicomwire.errors import AssociationAborted, AssociationRejected, NetworkTimeout
-from dicomwire.net.association import Association, Timeouts
-from dicomwire.net.client import RequestorSettings, associate
-from dicomwire.net.server import AcceptorSettings, Handler, Server
+from dicomwire.net.association import Association
+from dicomwire.net.client import associate
+from dicomwire.net.server import Handler, Server
 from dicomwire.services.verification import echo, handle_echo
 from dicomwire.ul.items import PresentationContextRQ
 from dicomwire.ul.pdu import AAbort, AbortSource, AReleaseRQ, encode_pdata

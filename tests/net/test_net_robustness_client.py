@@ -28,12 +28,13 @@ from test_net_robustness import (
 )
 
 from dicomwire import uids
+from dicomwire.config import AcceptorSettings, RequestorSettings, Timeouts
 from dicomwire.dimse.fragments import MessageReceived
 from dicomwire.dimse.messages import CEchoRQ, CEchoRSP, CStoreRQ, encode_message
 from dicomwire.errors import AssociationAborted, NetworkTimeout, RemoteProtocolError
-from dicomwire.net.association import Association, Timeouts
-from dicomwire.net.client import RequestorSettings, associate
-from dicomwire.net.server import AcceptorSettings, negotiate
+from dicomwire.net.association import Association
+from dicomwire.net.client import associate
+from dicomwire.net.server import negotiate
 from dicomwire.services.verification import echo
 from dicomwire.ul.items import PresentationContextAC
 from dicomwire.ul.pdu import (

@@ -16,9 +16,10 @@ from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_dataset
 
 from dicomwire import uids
+from dicomwire.config import AcceptorSettings, RequestorSettings
 from dicomwire.dimse.messages import CEchoRQ, CStoreRQ
-from dicomwire.net.client import RequestorSettings, associate
-from dicomwire.net.server import AcceptorSettings, Server
+from dicomwire.net.client import associate
+from dicomwire.net.server import Server
 from dicomwire.services.dataset_head import encoding_of
 from dicomwire.services.file_meta import encode_file_meta
 from dicomwire.services.storage import StorageSCP

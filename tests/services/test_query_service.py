@@ -10,12 +10,13 @@ import pytest
 from pydicom.dataset import Dataset
 
 from dicomwire import uids
+from dicomwire.config import AcceptorSettings
 from dicomwire.dimse import status as st
 from dicomwire.dimse.messages import CCancelRQ, CFindRQ, CFindRSP
 from dicomwire.errors import DatasetCodecError
 from dicomwire.net.association import Association
 from dicomwire.net.client import associate
-from dicomwire.net.server import AcceptorSettings, Server
+from dicomwire.net.server import Server
 from dicomwire.services.query import (
     AssociationInfo,
     decode_dataset,

@@ -27,13 +27,14 @@ from storage_helpers import (
 )
 
 from dicomwire import uids
+from dicomwire.config import AcceptorSettings
 from dicomwire.dimse import status
 from dicomwire.dimse.commands import Priority
 from dicomwire.dimse.fragments import MessageReceived
 from dicomwire.dimse.messages import CStoreRQ
 from dicomwire.errors import DatasetCodecError, DimseTimeout, NoAcceptedContext
 from dicomwire.net.association import Association
-from dicomwire.net.server import AcceptorSettings, Server
+from dicomwire.net.server import Server
 from dicomwire.services import transcode
 from dicomwire.services.storage import StorageSCP, StoreSource, inspect_file, store
 

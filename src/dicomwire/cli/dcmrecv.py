@@ -18,6 +18,7 @@ import signal
 from collections.abc import Mapping, Sequence
 
 from dicomwire import uids
+from dicomwire.config import AcceptorSettings, Timeouts
 from dicomwire.dcmtk.acceptorlog import association_logger
 from dicomwire.dcmtk.cmdline import options
 from dicomwire.dcmtk.log import app_logger
@@ -25,8 +26,8 @@ from dicomwire.dcmtk.profiles import ProfileError, accept_all_storage, acceptor_
 from dicomwire.dimse.fragments import MessageReceived
 from dicomwire.dimse.messages import CEchoRQ, CEchoRSP, CStoreRQ
 from dicomwire.dimse.status import SUCCESS, dcmtk_status_string
-from dicomwire.net.association import Association, Timeouts
-from dicomwire.net.server import AcceptorSettings, Server
+from dicomwire.net.association import Association
+from dicomwire.net.server import Server
 from dicomwire.services.storage import DcmtkNaming, FileNaming, FsyncPolicy, StorageSCP
 
 PROG = "dcmrecv"

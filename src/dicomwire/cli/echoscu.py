@@ -6,13 +6,13 @@ import argparse
 import logging
 
 from dicomwire import uids
+from dicomwire.config import RequestorSettings
 from dicomwire.dcmtk.cmdline import options
 from dicomwire.dcmtk.log import app_logger
 from dicomwire.dcmtk.netreport import AssociationFailed, request_association
 from dicomwire.dimse.status import dcmtk_status_string
 from dicomwire.errors import AssociationAborted, DicomTimeout, DicomWireError
 from dicomwire.net.association import Association
-from dicomwire.net.client import RequestorSettings
 from dicomwire.services.verification import echo
 
 PROG = "echoscu"

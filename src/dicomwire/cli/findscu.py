@@ -39,6 +39,7 @@ from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 
 from dicomwire import uids
+from dicomwire.config import RequestorSettings
 from dicomwire.dcmtk import querykeys as qk
 from dicomwire.dcmtk.cmdline import options
 from dicomwire.dcmtk.formats import queryoutput as qo
@@ -54,7 +55,6 @@ from dicomwire.errors import (
     RemoteProtocolError,
 )
 from dicomwire.net.association import Association
-from dicomwire.net.client import RequestorSettings
 from dicomwire.services.query import FindOperation, FindResponse, decode_dataset, inflate
 
 PROG: Final = "findscu"

@@ -15,8 +15,9 @@ import logging
 import re
 from dataclasses import replace
 
+from dicomwire.config import AcceptorSettings, RequestCheck
 from dicomwire.dcmtk.formats.assocdump import dump_association
-from dicomwire.net.server import AcceptorSettings, RequestCheck, negotiate
+from dicomwire.net.server import negotiate
 from dicomwire.ul.pdu import AAssociateAC, AAssociateRJ, AAssociateRQ
 
 __all__ = ["acceptor_view", "association_logger"]

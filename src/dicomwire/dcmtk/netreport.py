@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from dicomwire.config import RequestorSettings
 from dicomwire.dcmtk.formats.assocdump import dump_association
 from dicomwire.errors import (
     AcseTimeout,
@@ -18,7 +19,7 @@ from dicomwire.errors import (
     NetworkTimeout,
 )
 from dicomwire.net.association import Association
-from dicomwire.net.client import RequestorSettings, open_association
+from dicomwire.net.client import open_association
 
 _RESULTS = {1: "Rejected Permanent", 2: "Rejected Transient"}
 _SOURCES = {

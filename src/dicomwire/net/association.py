@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, cast
 
+from dicomwire.config import Timeouts
 from dicomwire.dimse.fragments import (
     DatasetSink,
     MessageAssembler,
@@ -52,16 +53,7 @@ Dataset = bytes | memoryview | BinaryIO | None
 _INBOX_HIGH_WATER = 64
 # Small PDUs of one message are joined into one write (one syscall) up to this size.
 _WRITE_BATCH = 256 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class Timeouts:
-    """DCMTK's four timeouts, in seconds; None = wait forever."""
-
-    connect: float | None = None  # -to
-    socket: float | None = 60.0  # -ts
-    acse: float | None = 30.0  # -ta
-    dimse: float | None = None  # -td
+_DEFAULT_TIMEOUTS = Timeouts()
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +77,7 @@ class Association(asyncio.Protocol):
         *,
         requestor: bool,
         max_pdu_length: int = 16384,
-        timeouts: Timeouts = Timeouts(),
+        timeouts: Timeouts = _DEFAULT_TIMEOUTS,
         sink_factory: SinkFactory | None = None,
     ) -> None:
         self.requestor = requestor

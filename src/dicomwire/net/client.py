@@ -7,66 +7,24 @@ import os
 import socket
 import ssl as _ssl
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
 from dicomwire import uids
+from dicomwire.config import ContextSpec, RequestorSettings, Timeouts
 from dicomwire.errors import AssociationAborted, AssociationRejected, ConnectError, NetworkTimeout
-from dicomwire.net.association import Association, SinkFactory, Timeouts
+from dicomwire.net.association import Association, SinkFactory
 from dicomwire.ul.items import (
     PresentationContextRQ,
     RoleSelection,
     SOPClassCommonExtendedNegotiation,
     SOPClassExtendedNegotiation,
     UserIdentityRQ,
-    UserInformation,
 )
-from dicomwire.ul.negotiation import accepted_contexts, propose
-from dicomwire.ul.pdu import AAssociateRJ, AAssociateRQ, AbortSource
+from dicomwire.ul.negotiation import accepted_contexts
+from dicomwire.ul.pdu import AAssociateRJ, AbortSource
 
-ContextSpec = tuple[str, Sequence[str]]
-
-
-@dataclass(frozen=True)
-class RequestorSettings:
-    """Everything the requestor puts in its A-ASSOCIATE-RQ."""
-
-    calling_ae: str = "DICOMWIRE"
-    called_ae: str = "ANY-SCP"
-    contexts: Sequence[ContextSpec] | Sequence[PresentationContextRQ] = ()
-    max_pdu_length: int = 16384
-    roles: Sequence[RoleSelection] = ()
-    extended_negotiation: Sequence[SOPClassExtendedNegotiation] = ()
-    common_extended_negotiation: Sequence[SOPClassCommonExtendedNegotiation] = ()
-    user_identity: UserIdentityRQ | None = None
-    async_ops_window: tuple[int, int] | None = None
-    implementation_class_uid: str = uids.DICOMWIRE_IMPLEMENTATION_CLASS_UID
-    implementation_version_name: str = uids.DICOMWIRE_IMPLEMENTATION_VERSION
-    timeouts: Timeouts = field(default_factory=Timeouts)
-
-    def build_request(self) -> AAssociateRQ:
-        contexts = self.contexts
-        if contexts and isinstance(contexts[0], PresentationContextRQ):
-            proposal = tuple(c for c in contexts if isinstance(c, PresentationContextRQ))
-        else:
-            proposal = propose(c for c in contexts if isinstance(c, tuple))
-        info = UserInformation(
-            max_length=self.max_pdu_length,
-            implementation_class_uid=self.implementation_class_uid,
-            implementation_version_name=self.implementation_version_name,
-            async_ops_window=self.async_ops_window,
-            role_selections=tuple(self.roles),
-            extended_negotiation=tuple(self.extended_negotiation),
-            common_extended_negotiation=tuple(self.common_extended_negotiation),
-            user_identity_rq=self.user_identity,
-        )
-        return AAssociateRQ(
-            called_ae=self.called_ae,
-            calling_ae=self.calling_ae,
-            user_information=info,
-            presentation_contexts=proposal,
-        )
+__all__ = ["ContextSpec", "RequestorSettings", "associate", "open_association"]
 
 
 async def open_association(
@@ -153,21 +111,55 @@ async def _connect(
 class associate:
     """``await associate(...)`` or ``async with associate(...) as assoc``.
 
-    The context manager releases the association on a normal exit and aborts
-    it when the block raises.
+    Pass a :class:`~dicomwire.config.RequestorSettings`, or its fields as keyword
+    arguments (``calling_ae=``, ``called_ae=``, ``contexts=``, ...), not both.
+    The context manager releases the association on a normal exit and aborts it
+    when the block raises.
     """
 
     def __init__(
-        self, host: str, port: int, settings: RequestorSettings | None = None, **kwargs: Any
+        self,
+        host: str,
+        port: int,
+        settings: RequestorSettings | None = None,
+        *,
+        calling_ae: str = "DICOMWIRE",
+        called_ae: str = "ANY-SCP",
+        contexts: Sequence[ContextSpec] | Sequence[PresentationContextRQ] = (),
+        max_pdu_length: int = 16384,
+        roles: Sequence[RoleSelection] = (),
+        extended_negotiation: Sequence[SOPClassExtendedNegotiation] = (),
+        common_extended_negotiation: Sequence[SOPClassCommonExtendedNegotiation] = (),
+        user_identity: UserIdentityRQ | None = None,
+        async_ops_window: tuple[int, int] | None = None,
+        implementation_class_uid: str = uids.DICOMWIRE_IMPLEMENTATION_CLASS_UID,
+        implementation_version_name: str = uids.DICOMWIRE_IMPLEMENTATION_VERSION,
+        timeouts: Timeouts | None = None,
+        ssl: _ssl.SSLContext | None = None,
+        sink_factory: SinkFactory | None = None,
     ) -> None:
-        ssl = kwargs.pop("ssl", None)
-        sink_factory = kwargs.pop("sink_factory", None)
-        self._call = (host, port, settings or RequestorSettings(**kwargs), ssl, sink_factory)
+        if settings is None:
+            settings = RequestorSettings(
+                calling_ae=calling_ae,
+                called_ae=called_ae,
+                contexts=contexts,
+                max_pdu_length=max_pdu_length,
+                roles=roles,
+                extended_negotiation=extended_negotiation,
+                common_extended_negotiation=common_extended_negotiation,
+                user_identity=user_identity,
+                async_ops_window=async_ops_window,
+                implementation_class_uid=implementation_class_uid,
+                implementation_version_name=implementation_version_name,
+                timeouts=timeouts if timeouts is not None else Timeouts(),
+            )
+        self.settings = settings
+        self._call = (host, port, ssl, sink_factory)
         self._assoc: Association | None = None
 
     def __await__(self) -> Generator[Any, None, Association]:
-        host, port, settings, ssl, sink_factory = self._call
-        return open_association(host, port, settings, ssl=ssl, sink_factory=sink_factory).__await__()
+        host, port, ssl, sink_factory = self._call
+        return open_association(host, port, self.settings, ssl=ssl, sink_factory=sink_factory).__await__()
 
     async def __aenter__(self) -> Association:
         self._assoc = await self

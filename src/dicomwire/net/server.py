@@ -12,10 +12,9 @@ import logging
 import socket
 import ssl as _ssl
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Final
 
-from dicomwire import uids
+from dicomwire.config import AcceptorSettings, RequestCheck
 from dicomwire.dimse.fragments import MessageReceived
 from dicomwire.dimse.messages import (
     CEchoRQ,
@@ -39,16 +38,16 @@ from dicomwire.errors import (
     NetworkError,
     RemoteProtocolError,
 )
-from dicomwire.net.association import Association, ReleaseRequested, SinkFactory, Timeouts
+from dicomwire.net.association import Association, ReleaseRequested, SinkFactory
 from dicomwire.ul.items import PresentationContextAC, RoleSelection, UserIdentityAC, UserInformation
 from dicomwire.ul.negotiation import AcceptedContext, answer_contexts, answer_roles, effective_roles
 from dicomwire.ul.pdu import AAssociateAC, AAssociateRJ, AAssociateRQ, RejectResult, RejectSource
 
+__all__ = ["NO_ACCEPTABLE_CONTEXTS", "AcceptorSettings", "Handler", "RequestCheck", "Server", "negotiate"]
+
 log = logging.getLogger("dicomwire.server")
 
 Handler = Callable[[Association, MessageReceived], Awaitable[None]]
-# Decides on a request before negotiation: None to go on, or a rejection.
-RequestCheck = Callable[[AAssociateRQ, tuple[str, int]], AAssociateRJ | None]
 
 # PS3.8 9.3.4 reject reasons.
 REASON_NO_REASON = 1
@@ -72,33 +71,6 @@ _RESPONSE_CLASS: Final[Mapping[type[Message], Callable[..., Message]]] = {
     CGetRQ: CGetRSP,
     CMoveRQ: CMoveRSP,
 }
-
-
-@dataclass(frozen=True)
-class AcceptorSettings:
-    """What the acceptor accepts and how it answers."""
-
-    ae_title: str = "ANY-SCP"
-    supported: Mapping[str, Sequence[str]] = field(
-        default_factory=lambda: {uids.VERIFICATION: (uids.IMPLICIT_VR_LITTLE_ENDIAN,)}
-    )
-    roles: Mapping[str, tuple[bool, bool]] = field(default_factory=dict)
-    max_pdu_length: int = 16384
-    max_associations: int = 64
-    # Connections that have not yet sent their A-ASSOCIATE-RQ.  Beyond this, the
-    # oldest is dropped: a flood of idle sockets cannot exhaust file descriptors,
-    # and real peers (who send their request at once) are never the ones dropped.
-    max_waiting: int = 256
-    timeouts: Timeouts = field(default_factory=Timeouts)
-    prefer_requestor_order: bool = False
-    # DCMTK's dcmrecv/storescp reject an association with no usable context
-    # (1, 1, 1); its dcmqrscp accepts it with every context rejected.
-    reject_without_contexts: bool = True
-    # Log (and match peers by) the looked-up host name, as DCMTK does; -dhl turns it off.
-    host_lookup: bool = True
-    check: RequestCheck | None = None
-    implementation_class_uid: str = uids.DICOMWIRE_IMPLEMENTATION_CLASS_UID
-    implementation_version_name: str = uids.DICOMWIRE_IMPLEMENTATION_VERSION
 
 
 # The rejection for "no acceptable presentation contexts" (DCMTK's answer); one

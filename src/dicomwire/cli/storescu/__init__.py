@@ -46,12 +46,12 @@ from dicomwire.cli.storescu.proposal import (
     sop_classes_to_propose,
 )
 from dicomwire.cli.storescu.send import Sender
+from dicomwire.config import RequestorSettings
 from dicomwire.dcmtk import profiles as profile_files
 from dicomwire.dcmtk.cmdline import options
 from dicomwire.dcmtk.log import INFO, app_logger
 from dicomwire.dcmtk.netreport import AssociationFailed, request_association
 from dicomwire.net.association import Association
-from dicomwire.net.client import RequestorSettings
 from dicomwire.ul.items import (
     PresentationContextRQ,
     RoleSelection,

@@ -77,6 +77,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from dicomwire.config import Timeouts
 from dicomwire.dcmtk import log as cli_logging
 from dicomwire.dcmtk.cmdline.engine import Check, DcmtkParser, expand_command_files
 from dicomwire.dcmtk.cmdline.help import dicomwire_version
@@ -93,7 +94,6 @@ from dicomwire.dcmtk.cmdline.values import (
     String,
     ValueType,
 )
-from dicomwire.net.association import Timeouts
 
 __all__ = [
     "EXIT_COMMANDLINE_SYNTAX_ERROR",
