@@ -184,7 +184,7 @@ def test_verification_only_without_profile(tmp_path: Path) -> None:
     async def main(port: int) -> None:
         settings = RequestorSettings(contexts=[(uids.VERIFICATION, [uids.IMPLICIT_VR_LITTLE_ENDIAN])])
         async with associate("127.0.0.1", port, settings) as assoc:
-            assert await echo(assoc) == status.SUCCESS
+            assert (await echo(assoc)).status == status.SUCCESS
         with pytest.raises(AssociationRejected):
             await send(port, [make_file(tmp_path / "a.dcm", "1.2.3")])
 

@@ -8,12 +8,12 @@ import glob
 
 import pytest
 
+from dicomwire.dcmtk.status import dcmtk_status_string
 from dicomwire.dimse import status
 from dicomwire.dimse.status import (
     Service,
     StatusCategory,
     category,
-    dcmtk_status_string,
     describe,
     is_standard,
 )

@@ -63,7 +63,7 @@ def test_echo_release_and_repeat() -> None:
         async with echo_server() as server:
             async with associate("127.0.0.1", server.port, contexts=ECHO) as assoc:
                 assert assoc.established
-                statuses = [await echo(assoc) for _ in range(25)]
+                statuses = [(await echo(assoc)).status for _ in range(25)]
                 assert statuses == [0] * 25
                 assert assoc.peer_max_pdu_length == 16384
             assert assoc.is_closed
@@ -76,11 +76,11 @@ def test_abort_ends_association_and_server_keeps_serving() -> None:
     async def main() -> None:
         async with echo_server() as server:
             assoc = await associate("127.0.0.1", server.port, contexts=ECHO)
-            assert await echo(assoc) == 0
+            assert (await echo(assoc)).status == 0
             assoc.abort()
             await assoc.wait_closed(5)
             async with associate("127.0.0.1", server.port, contexts=ECHO) as again:
-                assert await echo(again) == 0
+                assert (await echo(again)).status == 0
 
     run(main())
 
@@ -106,7 +106,7 @@ def test_custom_check_rejects_called_ae() -> None:
                 await associate("127.0.0.1", server.port, contexts=ECHO, called_ae="OTHER")
             assert info.value.reason == 7
             async with associate("127.0.0.1", server.port, contexts=ECHO, called_ae="STORE") as assoc:
-                assert await echo(assoc) == 0
+                assert (await echo(assoc)).status == 0
 
     run(main())
 
@@ -185,7 +185,7 @@ def test_idle_connections_do_not_lock_out_real_peers() -> None:
         async with echo_server() as server:
             idle = [await asyncio.open_connection("127.0.0.1", server.port) for _ in range(20)]
             async with associate("127.0.0.1", server.port, contexts=ECHO) as assoc:
-                assert await echo(assoc) == 0
+                assert (await echo(assoc)).status == 0
             for _, writer in idle:
                 writer.close()
 
@@ -283,7 +283,7 @@ def test_flood_of_idle_connections_drops_the_oldest_and_keeps_serving() -> None:
             for reader, _ in idle[:3]:
                 assert await asyncio.wait_for(reader.read(), 5) == b""
             async with associate("127.0.0.1", server.port, contexts=ECHO) as assoc:
-                assert await echo(assoc) == 0
+                assert (await echo(assoc)).status == 0
             # the newest idle connection is still open: no EOF arrives (bounded wait for an absence)
             with pytest.raises(TimeoutError):
                 await asyncio.wait_for(idle[-1][0].read(1), 0.3)

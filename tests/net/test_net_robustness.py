@@ -143,7 +143,7 @@ async def assert_serves(port: int, echoes: int = 2) -> None:
     """A normal association: echo and release."""
     async with associate("127.0.0.1", port, RequestorSettings(contexts=ECHO, timeouts=QUICK)) as assoc:
         for _ in range(echoes):
-            assert await echo(assoc) == 0
+            assert (await echo(assoc)).status == 0
 
 
 # -- a raw peer --------------------------------------------------------------------------------
@@ -585,7 +585,7 @@ def test_max_associations_slot_is_given_back(ending: str) -> None:
                 await ENDINGS[ending](peer)
                 await settled(server)
                 async with associate("127.0.0.1", server.port, contexts=ECHO) as assoc:
-                    assert await echo(assoc) == 0
+                    assert (await echo(assoc)).status == 0
                     await assert_rejected_transiently(server.port)  # the limit still holds
                 await settled(server)
 
@@ -618,7 +618,7 @@ def test_failing_handler_aborts_its_association_only() -> None:
                 with pytest.raises(AssociationAborted):
                     await echo(assoc, message_id=666)
                 await assoc.wait_closed(2.0)
-                assert await echo(bystander) == 0
+                assert (await echo(bystander)).status == 0
                 await bystander.release()
                 await settled(server)
                 await assert_serves(server.port)
@@ -815,7 +815,7 @@ def test_peer_resetting_while_we_wait_to_write_is_not_our_error() -> None:
 def test_50_concurrent_clients_20_echoes_each() -> None:
     async def client(port: int) -> list[int]:
         async with associate("127.0.0.1", port, RequestorSettings(contexts=ECHO, timeouts=QUICK)) as assoc:
-            return [await echo(assoc) for _ in range(20)]
+            return [(await echo(assoc)).status for _ in range(20)]
 
     async def main() -> None:
         with captured_logs() as logs:
@@ -877,7 +877,7 @@ def test_close_without_abort_waits_for_release() -> None:
         async with serving() as server:
             assoc = await associate("127.0.0.1", server.port, contexts=ECHO)
             closing = asyncio.create_task(server.close(abort_active=False))
-            assert await echo(assoc) == 0  # still served while the server is closing
+            assert (await echo(assoc)).status == 0  # still served while the server is closing
             assert not closing.done()
             await assoc.release()
             await asyncio.wait_for(closing, 2.0)
@@ -893,7 +893,7 @@ async def exchange(port: int, sop_class: str, message: Message, dataset: bytes |
         await assoc.send(context.context_id, message, dataset)
         reply = await assoc.receive()
         assert isinstance(reply, MessageReceived)
-        assert await echo(assoc) == 0  # the association goes on
+        assert (await echo(assoc)).status == 0  # the association goes on
         return reply.message
 
 
@@ -941,8 +941,8 @@ def test_echo_without_handler_is_answered_unrecognized_operation() -> None:
             serving({CStoreRQ: failing_echo}) as server,
             associate("127.0.0.1", server.port, contexts=ECHO) as assoc,
         ):
-            assert await echo(assoc) == status.UNRECOGNIZED_OPERATION
-            assert await echo(assoc) == status.UNRECOGNIZED_OPERATION
+            assert (await echo(assoc)).status == status.UNRECOGNIZED_OPERATION
+            assert (await echo(assoc)).status == status.UNRECOGNIZED_OPERATION
 
     run(main())
 
@@ -953,7 +953,7 @@ def test_cancel_and_stray_responses_without_handler_are_ignored() -> None:
             async with serving() as server, associate("127.0.0.1", server.port, contexts=ECHO) as assoc:
                 await assoc.send(1, CCancelRQ(message_id_being_responded_to=42))
                 await assoc.send(1, CEchoRSP(message_id_being_responded_to=42))
-                assert await echo(assoc) == 0
+                assert (await echo(assoc)).status == 0
         logs.assert_no_error()
 
     run(main())

@@ -17,13 +17,12 @@ from pydicom.filewriter import write_dataset
 
 from dicomwire import uids
 from dicomwire.config import AcceptorSettings, RequestorSettings
-from dicomwire.dimse.messages import CEchoRQ, CStoreRQ
+from dicomwire.net.association import MessageObserver
 from dicomwire.net.client import associate
-from dicomwire.net.server import Server
 from dicomwire.services.dataset_head import encoding_of
 from dicomwire.services.file_meta import encode_file_meta
+from dicomwire.services.server import Server
 from dicomwire.services.storage import StorageSCP
-from dicomwire.services.verification import handle_echo
 
 UNCOMPRESSED = [
     uids.EXPLICIT_VR_LITTLE_ENDIAN,
@@ -133,14 +132,13 @@ def big_file(path: Path, size: int, instance: str = "1.2.3.999") -> Path:
 async def storage_server(
     scp: StorageSCP,
     supported: Mapping[str, Sequence[str]] | None = None,
+    observer: MessageObserver | None = None,
     **settings: Any,
 ) -> AsyncIterator[Server]:
     if supported is None:
         supported = {uid: UNCOMPRESSED for uid in (SC, uids.CT_IMAGE_STORAGE, uids.MR_IMAGE_STORAGE)}
     server = Server(
-        AcceptorSettings(ae_title="STORE-SCP", supported=supported, **settings),
-        {CStoreRQ: scp.handle_store, CEchoRQ: handle_echo},
-        sink_factory=scp.sink_factory,
+        AcceptorSettings(ae_title="STORE-SCP", supported=supported, **settings), store=scp, observer=observer
     )
     await server.start("127.0.0.1", 0)
     try:

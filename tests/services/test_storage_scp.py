@@ -36,9 +36,11 @@ from storage_helpers import (
 )
 
 from dicomwire import uids
+from dicomwire.dcmtk.scplog import DcmtkMessageLog
 from dicomwire.dimse import status
 from dicomwire.dimse.messages import CStoreRQ, CStoreRSP
 from dicomwire.net.association import Association
+from dicomwire.services.handlers import AssociationInfo, ReceivedInstance
 from dicomwire.services.storage import (
     DcmtkNaming,
     FileNaming,
@@ -50,6 +52,8 @@ from dicomwire.services.storage import (
 )
 from dicomwire.services.storage_sink import open_temp_file
 
+# What a handler is told when it is called outside a server.
+INFO = AssociationInfo("SCU", "STORE-SCP", ("127.0.0.1", 0), 1, uids.IMPLICIT_VR_LITTLE_ENDIAN, 1)
 ALL_SYNTAXES = [*UNCOMPRESSED, uids.RLE_LOSSLESS, uids.JPEG_BASELINE, "1.2.840.10008.1.2.4.91"]
 
 
@@ -344,18 +348,13 @@ def test_aborted_association_leaves_nothing(tmp_path: Path, bit_preserving: bool
 def test_discard_pending_removes_unfinished_temp_files(tmp_path: Path) -> None:
     scp = StorageSCP(tmp_path, bit_preserving=True)
 
-    class FakeAssoc:
-        contexts: dict[int, Any] = {}
-        request = None
-
-    sink = scp.new_sink(
-        FakeAssoc(),
-        1,
+    sink = scp.open_sink(
         CStoreRQ(
             message_id=1,
             affected_sop_class_uid=SC,  # type: ignore[arg-type]
             affected_sop_instance_uid="1.2",
         ),
+        INFO,
     )
     sink.write(b"\x08\x00\x16\x00")
     assert [p.name.startswith(".dicomwire-") for p in tmp_path.iterdir()] == [True]
@@ -404,10 +403,14 @@ def test_a_taken_name_is_drawn_again(tmp_path: Path) -> None:
 def test_same_instance_twice_overwrites_with_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    scp = StorageSCP(tmp_path)
+    messages = DcmtkMessageLog(logging.getLogger("dicomwire.test"))
+    scp = StorageSCP(tmp_path, on_stored=messages.stored)
 
     async def main() -> None:
-        async with storage_server(scp) as server, connect(server, [(SC, UNCOMPRESSED)]) as assoc:
+        async with (
+            storage_server(scp, observer=messages) as server,
+            connect(server, [(SC, UNCOMPRESSED)]) as assoc,
+        ):
             for name in ("First", "Second"):
                 data = encode(sample_dataset("1.2.3.6", PatientName=name), uids.EXPLICIT_VR_LITTLE_ENDIAN)
                 assert (await send_raw(assoc, "1.2.3.6", data)).status == status.SUCCESS
@@ -503,12 +506,13 @@ def test_data_set_collected_in_memory_is_stored_too(tmp_path: Path) -> None:
     """Without the sink factory the assembler keeps the data set in memory; complete() copes."""
     import asyncio
 
-    from dicomwire.net.server import AcceptorSettings, Server
+    from dicomwire.config import AcceptorSettings
+    from dicomwire.services.server import Server, store_handler
 
     scp = StorageSCP(tmp_path)
 
     async def main() -> None:
-        server = Server(AcceptorSettings(supported={SC: UNCOMPRESSED}), {CStoreRQ: scp.handle_store})
+        server = Server(AcceptorSettings(supported={SC: UNCOMPRESSED}), {CStoreRQ: store_handler(scp)})
         await server.start("127.0.0.1", 0)
         try:
             async with connect(server, [(SC, UNCOMPRESSED)]) as assoc:
@@ -549,18 +553,12 @@ def test_bit_preserving_keeps_odd_encodings(tmp_path: Path) -> None:
 def test_name_too_long_answers_out_of_resources(tmp_path: Path) -> None:
     """A command UID far beyond 64 characters (our encoder refuses to send one,
     a hostile peer may): the file cannot be named, nothing is left behind."""
-    from dicomwire.dimse.fragments import MessageReceived
-
     scp = StorageSCP(tmp_path)
-
-    class FakeAssoc:
-        contexts: dict[int, Any] = {}
-        request = None
-
     request = CStoreRQ(message_id=1, affected_sop_class_uid=SC, affected_sop_instance_uid="1." * 5000)
-    sink = scp.new_sink(FakeAssoc(), 1, request)  # type: ignore[arg-type]
+    sink = scp.open_sink(request, INFO)
     sink.write(encode(sample_dataset("1.2.3"), uids.IMPLICIT_VR_LITTLE_ENDIAN))
-    outcome = run(scp.complete(FakeAssoc(), MessageReceived(1, request, None, sink)))  # type: ignore[arg-type]
+    instance = ReceivedInstance(request, uids.IMPLICIT_VR_LITTLE_ENDIAN, None, sink)
+    outcome = run(scp.complete(instance, INFO))
     assert outcome.status == status.OUT_OF_RESOURCES
     assert "File name too long" in (outcome.error or "")
     assert list(tmp_path.iterdir()) == []

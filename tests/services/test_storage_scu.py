@@ -30,12 +30,13 @@ from dicomwire import uids
 from dicomwire.config import AcceptorSettings
 from dicomwire.dimse import status
 from dicomwire.dimse.commands import Priority
-from dicomwire.dimse.fragments import MessageReceived
+from dicomwire.dimse.fragments import DatasetSink, MessageReceived
 from dicomwire.dimse.messages import CStoreRQ
 from dicomwire.errors import DatasetCodecError, DimseTimeout, NoAcceptedContext
 from dicomwire.net.association import Association
-from dicomwire.net.server import Server
 from dicomwire.services import transcode
+from dicomwire.services.handlers import AssociationInfo, ReceivedInstance
+from dicomwire.services.server import Server
 from dicomwire.services.storage import StorageSCP, StoreSource, inspect_file, store
 
 # -- inspect_file ----------------------------------------------------------------------------
@@ -241,21 +242,20 @@ def test_store_passes_message_fields(tmp_path: Path) -> None:
     seen: list[CStoreRQ] = []
     scp = StorageSCP(tmp_path)
 
-    async def recording(assoc: Association, received: MessageReceived) -> None:
-        assert isinstance(received.message, CStoreRQ)
-        seen.append(received.message)
-        await scp.handle_store(assoc, received)
+    class Recording:
+        def open_sink(self, request: CStoreRQ, info: AssociationInfo) -> DatasetSink:
+            return scp.open_sink(request, info)
+
+        async def store(self, instance: ReceivedInstance, info: AssociationInfo) -> int:
+            seen.append(instance.request)
+            return await scp.store(instance, info)
 
     source = inspect_file(
         write_file(tmp_path / "a.dcm", sample_dataset("1.2.3.60"), uids.EXPLICIT_VR_LITTLE_ENDIAN)
     )
 
     async def main() -> None:
-        server = Server(
-            AcceptorSettings(supported={SC: UNCOMPRESSED}),
-            {CStoreRQ: recording},
-            sink_factory=scp.sink_factory,
-        )
+        server = Server(AcceptorSettings(supported={SC: UNCOMPRESSED}), store=Recording())
         await server.start("127.0.0.1", 0)
         try:
             async with connect(server, [(SC, UNCOMPRESSED)]) as assoc:

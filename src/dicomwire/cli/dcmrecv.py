@@ -15,7 +15,7 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from dicomwire import uids
 from dicomwire.config import AcceptorSettings, Timeouts
@@ -23,12 +23,9 @@ from dicomwire.dcmtk.acceptorlog import association_logger
 from dicomwire.dcmtk.cmdline import options
 from dicomwire.dcmtk.log import app_logger
 from dicomwire.dcmtk.profiles import ProfileError, accept_all_storage, acceptor_choice, load_profile
-from dicomwire.dimse.fragments import MessageReceived
-from dicomwire.dimse.messages import CEchoRQ, CEchoRSP, CStoreRQ
-from dicomwire.dimse.status import SUCCESS, dcmtk_status_string
-from dicomwire.net.association import Association
-from dicomwire.net.server import Server
-from dicomwire.services.storage import DcmtkNaming, FileNaming, FsyncPolicy, StorageSCP
+from dicomwire.dcmtk.scplog import DcmtkMessageLog
+from dicomwire.services.server import Server
+from dicomwire.services.storage import DcmtkNaming, FileNaming, FsyncPolicy, StorageSCP, StoreOutcome
 
 PROG = "dcmrecv"
 EXIT_INVALID_OUTPUT_DIRECTORY = 45
@@ -177,7 +174,9 @@ def supported_contexts(ns: argparse.Namespace, log: logging.Logger) -> Mapping[s
         return None
 
 
-def storage_scp(ns: argparse.Namespace) -> StorageSCP:
+def storage_scp(
+    ns: argparse.Namespace, on_stored: Callable[[StoreOutcome], None] | None = None
+) -> StorageSCP:
     naming = DcmtkNaming(
         scheme=FileNaming(ns.file_naming),
         extension=ns.filename_extension or "",
@@ -189,6 +188,7 @@ def storage_scp(ns: argparse.Namespace) -> StorageSCP:
         bit_preserving=ns.storage_mode == "bit-preserving",
         ignore=ns.storage_mode == "ignore",
         fsync=FSYNC,
+        on_stored=on_stored,
     )
 
 
@@ -205,21 +205,6 @@ def acceptor_settings(ns: argparse.Namespace, supported: Mapping[str, Sequence[s
     return association_logger(settings, app_logger(PROG), verbose)
 
 
-async def handle_echo(assoc: Association, received: MessageReceived) -> None:
-    """Verification SCP with dcmrecv's log lines."""
-    log = app_logger(PROG)
-    request = received.message
-    assert isinstance(request, CEchoRQ)
-    log.info("Received C-ECHO Request (MsgID %d)", request.message_id)
-    log.info("Sending C-ECHO Response (%s)", dcmtk_status_string(SUCCESS, "echo"))
-    response = CEchoRSP(
-        message_id_being_responded_to=request.message_id,
-        affected_sop_class_uid=request.affected_sop_class_uid,
-        status=SUCCESS,
-    )
-    await assoc.send(received.context_id, response)
-
-
 # -- running -------------------------------------------------------------------------------
 async def run(ns: argparse.Namespace) -> int:
     log = app_logger(PROG)
@@ -234,9 +219,9 @@ async def run(ns: argparse.Namespace) -> int:
     if not os.access(ns.output_directory, os.W_OK | os.X_OK):
         log.fatal("cannot specify output directory: Directory not writable")
         return EXIT_INVALID_OUTPUT_DIRECTORY
-    scp = storage_scp(ns)
-    handlers = {CEchoRQ: handle_echo, CStoreRQ: scp.handle_store}
-    server = Server(acceptor_settings(ns, supported), handlers, sink_factory=scp.sink_factory)
+    messages = DcmtkMessageLog(log)
+    scp = storage_scp(ns, messages.stored)
+    server = Server(acceptor_settings(ns, supported), store=scp, observer=messages)
     log.info("starting service class provider and listening ...")
     try:
         await server.start(None, ns.port)

@@ -10,7 +10,7 @@ from dicomwire.config import RequestorSettings
 from dicomwire.dcmtk.cmdline import options
 from dicomwire.dcmtk.log import app_logger
 from dicomwire.dcmtk.netreport import AssociationFailed, request_association
-from dicomwire.dimse.status import dcmtk_status_string
+from dicomwire.dcmtk.status import dcmtk_status_string
 from dicomwire.errors import AssociationAborted, DicomTimeout, DicomWireError
 from dicomwire.net.association import Association
 from dicomwire.services.verification import echo
@@ -95,7 +95,7 @@ async def _echo_and_close(assoc: Association, ns: argparse.Namespace, log: loggi
         for _ in range(ns.repeat or 1):
             message_id = assoc.next_message_id()
             log.info("Sending Echo Request (MsgID %d)", message_id)
-            status = await echo(assoc, message_id=message_id)
+            status = (await echo(assoc, message_id=message_id)).status
             if log.isEnabledFor(logging.INFO):  # the status text costs more than the echo's own work
                 log.info("Received Echo Response (%s)", dcmtk_status_string(status, "echo"))
     except AssociationAborted as exc:

@@ -47,7 +47,7 @@ from dicomwire.dcmtk.formats.dcmdump import DumpError, dump_bytes, dump_dataset,
 from dicomwire.dcmtk.formats.dimse import dump_message
 from dicomwire.dcmtk.log import INFO, app_logger, log_always
 from dicomwire.dcmtk.netreport import AssociationFailed, failure_text, request_association
-from dicomwire.dimse.status import dcmtk_status_string
+from dicomwire.dcmtk.status import dcmtk_status_string
 from dicomwire.errors import (
     AssociationAborted,
     DicomTimeout,

@@ -1,14 +1,14 @@
 """DIMSE status codes: constants, status classes, meanings (PS3.7 Annex C, PS3.4).
 
-Two spellings of a status are offered, both as tables:
+``describe(status, service)`` spells a status as words:
 
 * ``describe(status, service)`` - the meaning in words, spelled the way DCMTK
   3.6.7 prints it in its message dumps (``D: DIMSE Status : 0xb000: Warning:
   Coercion of Data Elements``) where DCMTK has a text, otherwise the
   standard's meaning.
-* ``dcmtk_status_string(status, service)`` - DCMTK's compact form used in the
-  ``-v`` summary lines (``I: Received Store Response (Warning:
-  CoercionOfDataElements)``), including its ``Unknown Status: 0x%x`` fallback.
+
+DCMTK's compact form of the ``-v`` summary lines (``Warning:
+CoercionOfDataElements``) is :func:`dicomwire.dcmtk.status.dcmtk_status_string`.
 """
 
 from __future__ import annotations
@@ -225,47 +225,3 @@ def describe(status: int, service: Service | str | None = None) -> str:
 
 
 # -- DCMTK's compact strings (DU_c*StatusString in dcmnet 3.6.7) -----------------------
-_COMPACT_STORE: Final[tuple[_Range, ...]] = (
-    (0x0000, 0x0000, "Success"),
-    (0x0122, 0x0122, "Refused: SOPClassNotSupported"),
-    (0xA700, 0xA7FF, "Refused: OutOfResources"),
-    (0xA900, 0xA9FF, "Error: DataSetDoesNotMatchSOPClass"),
-    (0xB000, 0xB000, "Warning: CoercionOfDataElements"),
-    (0xB006, 0xB006, "Warning: ElementsDiscarded"),
-    (0xB007, 0xB007, "Warning: DataSetDoesNotMatchSOPClass"),
-    (0xC000, 0xCFFF, "Error: CannotUnderstand"),
-)
-_COMPACT_FIND: Final[tuple[_Range, ...]] = (
-    (0x0000, 0x0000, "Success"),
-    (0x0122, 0x0122, "Refused: SOPClassNotSupported"),
-    (0xA700, 0xA700, "Refused: OutOfResources"),
-    (0xA900, 0xA900, "Error: DataSetDoesNotMatchSOPClass"),
-    (0xC000, 0xCFFF, "Failed: UnableToProcess"),
-    (0xFE00, 0xFE00, "Cancel: MatchingTerminatedDueToCancelRequest"),
-    (0xFF00, 0xFF00, "Pending"),
-    (0xFF01, 0xFF01, "Pending: WarningUnsupportedOptionalKeys"),
-)
-_COMPACT_GET: Final[tuple[_Range, ...]] = (
-    (0x0000, 0x0000, "Success"),
-    (0x0122, 0x0122, "Refused: SOPClassNotSupported"),
-    (0xA701, 0xA701, "Refused: OutOfResourcesNumberOfMatches"),
-    (0xA702, 0xA702, "Refused: OutOfResourcesSubOperations"),
-    (0xA900, 0xA900, "Error: DataSetDoesNotMatchSOPClass"),
-    (0xB000, 0xB000, "Warning: SubOperationsCompleteOneOrMoreFailures"),
-    (0xC000, 0xCFFF, "Failed: UnableToProcess"),
-    (0xFE00, 0xFE00, "Cancel: SubOperationsTerminatedDueToCancelIndication"),
-    (0xFF00, 0xFF00, "Pending"),
-)
-_COMPACT: Final[Mapping[Service, tuple[_Range, ...]]] = {
-    Service.ECHO: ((0x0000, 0x0000, "Success"),),
-    Service.STORE: _COMPACT_STORE,
-    Service.FIND: _COMPACT_FIND,
-    Service.MOVE: ((0xA801, 0xA801, "Refused: MoveDestinationUnknown"), *_COMPACT_GET),
-    Service.GET: _COMPACT_GET,
-}
-
-
-def dcmtk_status_string(status: int, service: Service | str) -> str:
-    """DCMTK's compact status text, as its tools print after "Received ... Response"."""
-    text = _lookup(_COMPACT[Service(service)], status)
-    return text if text is not None else f"Unknown Status: 0x{status:x}"

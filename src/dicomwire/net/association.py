@@ -48,6 +48,9 @@ from dicomwire.ul.states import State
 log = logging.getLogger("dicomwire.net")
 
 SinkFactory = Callable[[int, Message], DatasetSink | None]
+# Sees every DIMSE message of an association: (association, incoming, context ID, message).
+# The tools log DCMTK's lines from it; the library itself stays quiet.
+MessageObserver = Callable[["Association", bool, int, Message], None]
 Dataset = bytes | memoryview | BinaryIO | None
 # Pause reading when this many complete messages wait unread.
 _INBOX_HIGH_WATER = 64
@@ -92,6 +95,7 @@ class Association(asyncio.Protocol):
         self.peer_address: tuple[str, int] = ("", 0)
         self.peer_hostname = ""  # set by the server: looked-up name or address
         self.error: DicomWireError | None = None
+        self.observer: MessageObserver | None = None
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
         self._inbox: collections.deque[Received] = collections.deque()
@@ -350,6 +354,8 @@ class Association(asyncio.Protocol):
     async def send(self, context_id: int, message: Message, dataset: Dataset = None) -> None:
         """Send one DIMSE message, streaming its data set when it is a file."""
         self._check_usable()
+        if self.observer is not None:
+            self.observer(self, False, context_id, message)
         limit = self.peer_max_pdu_length
         pdvs = command_pdvs(context_id, encode_message(message), limit)
         if dataset is None:

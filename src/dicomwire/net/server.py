@@ -38,7 +38,7 @@ from dicomwire.errors import (
     NetworkError,
     RemoteProtocolError,
 )
-from dicomwire.net.association import Association, ReleaseRequested, SinkFactory
+from dicomwire.net.association import Association, MessageObserver, ReleaseRequested, SinkFactory
 from dicomwire.ul.items import PresentationContextAC, RoleSelection, UserIdentityAC, UserInformation
 from dicomwire.ul.negotiation import AcceptedContext, answer_contexts, answer_roles, effective_roles
 from dicomwire.ul.pdu import AAssociateAC, AAssociateRJ, AAssociateRQ, RejectResult, RejectSource
@@ -145,11 +145,13 @@ class Server:
         *,
         ssl: _ssl.SSLContext | None = None,
         sink_factory: Callable[[Association], SinkFactory | None] | None = None,
+        observer: MessageObserver | None = None,
     ) -> None:
         self.settings = settings
         self.handlers = dict(handlers)
         self._ssl = ssl
         self._sink_factory = sink_factory
+        self._observer = observer
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._active = 0
@@ -189,6 +191,7 @@ class Server:
         )
         if self._sink_factory is not None:
             assoc.assembler.sink_factory = self._sink_factory(assoc)
+        assoc.observer = self._observer
         if len(self._waiting) >= self.settings.max_waiting:
             oldest = next(iter(self._waiting))
             del self._waiting[oldest]
@@ -304,6 +307,8 @@ class Server:
                 raise RemoteProtocolError(
                     f"{label} on presentation context {item.context_id}, which was not accepted"
                 )
+            if assoc.observer is not None:
+                assoc.observer(assoc, True, item.context_id, item.message)
             handler = self.handlers.get(type(item.message))
             if handler is None:
                 await self._unhandled(assoc, item)

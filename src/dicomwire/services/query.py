@@ -28,18 +28,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import warnings
-import zlib
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
-from io import BytesIO
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Final, Protocol
+from typing import Final
 
 from pydicom.dataset import Dataset
-from pydicom.filebase import DicomBytesIO
-from pydicom.filereader import read_dataset
-from pydicom.filewriter import write_dataset
 
 from dicomwire import uids
 from dicomwire.dimse import status as st
@@ -49,6 +43,9 @@ from dicomwire.dimse.messages import CCancelRQ, CFindRQ, CFindRSP
 from dicomwire.errors import DatasetCodecError, LocalProtocolError, RemoteProtocolError
 from dicomwire.net.association import Association, ReleaseRequested
 from dicomwire.net.server import Handler
+from dicomwire.services.codec import decode_dataset, encode_dataset, inflate
+from dicomwire.services.handlers import AssociationInfo, FindHandler
+from dicomwire.services.info import association_info
 from dicomwire.ul.negotiation import AcceptedContext
 
 __all__ = [
@@ -62,6 +59,7 @@ __all__ = [
     "encode_dataset",
     "find",
     "ignore_cancel",
+    "inflate",
     "is_pending",
     "make_find_handler",
     "resolve_model",
@@ -88,65 +86,6 @@ def is_pending(status: int) -> bool:
 def resolve_model(model: str) -> str:
     """A model's SOP class UID from a short name (``"study"``) or the UID itself."""
     return FIND_MODELS.get(model, model)
-
-
-# -- data set codec ----------------------------------------------------------------------
-
-
-def _syntax(transfer_syntax: str) -> uids.TransferSyntax:
-    syntax = uids.TRANSFER_SYNTAXES.get(transfer_syntax)
-    if syntax is None or syntax.encapsulated:
-        raise DatasetCodecError(f"cannot encode identifiers in transfer syntax {transfer_syntax}")
-    return syntax
-
-
-def encode_dataset(dataset: Dataset, transfer_syntax: str, *, compression_level: int = 6) -> bytes:
-    """``dataset`` encoded in ``transfer_syntax`` (deflated ones compressed)."""
-    syntax = _syntax(transfer_syntax)
-    fp = DicomBytesIO()
-    fp.is_little_endian = syntax.little_endian
-    fp.is_implicit_VR = not syntax.explicit_vr
-    try:
-        write_dataset(fp, dataset)
-    except Exception as exc:  # pydicom raises many kinds for unencodable values
-        raise DatasetCodecError(f"cannot encode data set: {exc}") from exc
-    data = fp.getvalue()
-    if syntax.deflated:
-        compressor = zlib.compressobj(compression_level, zlib.DEFLATED, -zlib.MAX_WBITS)
-        data = compressor.compress(data) + compressor.flush()
-    return data
-
-
-def inflate(data: bytes) -> bytes:
-    """The raw deflate stream of a deflated transfer syntax, expanded."""
-    try:
-        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-        inflated = inflater.decompress(data) + inflater.flush()
-    except zlib.error as exc:
-        raise DatasetCodecError(f"cannot inflate data set: {exc}") from exc
-    if not inflater.eof:
-        raise DatasetCodecError("cannot inflate data set: the deflate stream is truncated")
-    return inflated
-
-
-def decode_dataset(data: bytes, transfer_syntax: str) -> Dataset:
-    """Parse a data set received in ``transfer_syntax``.
-
-    Elements stay raw until used (pydicom's lazy conversion), so their bytes
-    can still be shown as received.
-    """
-    syntax = _syntax(transfer_syntax)
-    if syntax.deflated:
-        data = inflate(data)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")  # pydicom warns where it guesses (e.g. implicit VR found)
-            dataset = read_dataset(
-                BytesIO(data), is_implicit_VR=not syntax.explicit_vr, is_little_endian=syntax.little_endian
-            )
-    except Exception as exc:
-        raise DatasetCodecError(f"cannot decode data set: {exc}") from exc
-    return dataset
 
 
 # -- SCU ---------------------------------------------------------------------------------
@@ -353,47 +292,6 @@ def find(
 # -- SCP ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class AssociationInfo:
-    """What a handler may want to know about the requestor."""
-
-    calling_ae: str
-    called_ae: str
-    peer_address: tuple[str, int]
-    context_id: int
-    transfer_syntax: str
-    message_id: int
-    priority: Priority = Priority.MEDIUM
-    extra: Mapping[str, object] = field(default_factory=dict)
-
-
-class FindHandler(Protocol):
-    """Answers C-FIND requests: yields ``(status, identifier)`` per match.
-
-    Yield Pending (0xFF00, or 0xFF01 when optional keys are not supported)
-    with each matching identifier.  Yielding any other status ends the
-    operation with that status (e.g. 0xA900, 0xA700).  Returning ends it with
-    Success; raising ends it with 0xC000 (Unable to process).
-    """
-
-    def find(
-        self, query: Dataset, model: str, assoc_info: AssociationInfo
-    ) -> AsyncIterator[tuple[int, Dataset | None]]: ...
-
-
-def _info(assoc: Association, received: MessageReceived, request: CFindRQ, syntax: str) -> AssociationInfo:
-    rq = assoc.request
-    return AssociationInfo(
-        calling_ae=rq.calling_ae if rq is not None else "",
-        called_ae=rq.called_ae if rq is not None else "",
-        peer_address=assoc.peer_address,
-        context_id=received.context_id,
-        transfer_syntax=syntax,
-        message_id=request.message_id,
-        priority=request.priority,
-    )
-
-
 class _Responder:
     """Sends the responses of one C-FIND operation."""
 
@@ -427,7 +325,6 @@ def make_find_handler(handler: FindHandler) -> Handler:
         context = assoc.contexts.get(received.context_id)
         syntax = context.transfer_syntax if context is not None else uids.IMPLICIT_VR_LITTLE_ENDIAN
         responder = _Responder(assoc, received, request, syntax)
-        log.info("Received Find Request (MsgID %d)", request.message_id)
         if context is None or context.abstract_syntax != request.affected_sop_class_uid:
             reason = "SOP class does not match the presentation context"
             await responder.send(st.IDENTIFIER_DOES_NOT_MATCH_SOP_CLASS, comment=reason)
@@ -439,12 +336,16 @@ def make_find_handler(handler: FindHandler) -> Handler:
         except DatasetCodecError as exc:
             await responder.send(st.IDENTIFIER_DOES_NOT_MATCH_SOP_CLASS, comment=str(exc))
             return
-        matches = handler.find(query, request.affected_sop_class_uid, _info(assoc, received, request, syntax))
+        matches = handler.find(
+            query,
+            request.affected_sop_class_uid,
+            association_info(assoc, received.context_id, request.message_id, request.priority),
+        )
         final, comment = await _answer(responder, matches)
         if final == st.SUCCESS and responder.cancelled():
             final = st.CANCEL
         await responder.send(final, comment=comment)
-        log.info("Sent Final Find Response (%s)", st.dcmtk_status_string(final, "find"))
+        log.debug("C-FIND %d answered 0x%04X", request.message_id, final)
 
     return handle_find
 

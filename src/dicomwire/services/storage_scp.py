@@ -2,21 +2,20 @@
 
 Wiring::
 
-    scp = StorageSCP("/data/incoming", naming=DcmtkNaming(FileNaming.DEFAULT))
-    server = Server(settings, {CStoreRQ: scp.handle_store}, sink_factory=scp.sink_factory)
+    scp = StorageSCP("/data/incoming")
+    server = Server(settings, store=scp)
 
-When a C-STORE-RQ command arrives, ``sink_factory`` gives the DIMSE assembler
-an ``InstanceSink`` that writes each fragment to a temporary file in the
-destination directory as it arrives (memory stays flat).  When the data set
-is complete, ``handle_store`` flushes it (and fsyncs per ``FsyncPolicy``),
-renames it into place, then answers: Success; Refused: Out of Resources
-(0xA700) when the file could not be written; Cannot Understand (0xC000) when
-the data set is empty or unreadable in normal mode.  A failed or aborted
-transfer leaves no file behind; ``discard_pending`` removes the temporary
-files of transfers that never completed (call it at shutdown).
-
-Log lines are DCMTK dcmrecv's (``Received C-STORE Request (MsgID 1)``,
-``Stored received object to file: <dir>/<name>``, ...).
+``StorageSCP`` is a :class:`~dicomwire.services.handlers.StreamingStoreHandler`.
+When a C-STORE-RQ command arrives, ``open_sink`` gives the DIMSE assembler an
+``InstanceSink`` that writes each fragment to a temporary file in the destination
+directory as it arrives (memory stays flat).  When the data set is complete,
+``store`` flushes it (and fsyncs per ``FsyncPolicy``), renames it into place and
+returns the status to answer: Success; Refused: Out of Resources (0xA700) when the
+file could not be written; Cannot Understand (0xC000) when the data set is empty
+or unreadable in normal mode.  A failed or aborted transfer leaves no file behind;
+``discard_pending`` removes the temporary files of transfers that never completed
+(call it at shutdown).  ``on_stored`` hears of every outcome (the tools log their
+own lines from it).
 """
 
 from __future__ import annotations
@@ -26,16 +25,15 @@ import enum
 import errno
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
 from dicomwire import uids
-from dicomwire.dcmtk.formats.dimse import dump_message
 from dicomwire.dimse import status
-from dicomwire.dimse.commands import Priority
-from dicomwire.dimse.fragments import DatasetSink, MessageReceived
-from dicomwire.dimse.messages import CStoreRQ, CStoreRSP, Message
-from dicomwire.net.association import Association, SinkFactory
+from dicomwire.dimse.fragments import DatasetSink
+from dicomwire.dimse.messages import CStoreRQ
+from dicomwire.services.handlers import AssociationInfo, ReceivedInstance
 from dicomwire.services.storage_names import DcmtkNaming, InstanceInfo, Naming, is_safe_relative_path
 from dicomwire.services.storage_sink import InstanceSink, NullSink, Opener, SinkPlan, open_temp_file
 
@@ -48,7 +46,6 @@ _MAX_NAME_ATTEMPTS: Final = 100
 _NO_LINKS: Final = frozenset(
     {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS}
 )
-_PRIORITY: Final = {Priority.MEDIUM: "medium", Priority.HIGH: "high", Priority.LOW: "low"}
 
 
 class FsyncPolicy(enum.StrEnum):
@@ -90,6 +87,7 @@ class StorageSCP:
         opener: Opener = open_temp_file,
         implementation_class_uid: str = uids.DICOMWIRE_IMPLEMENTATION_CLASS_UID,
         implementation_version_name: str = uids.DICOMWIRE_IMPLEMENTATION_VERSION,
+        on_stored: Callable[[StoreOutcome], None] | None = None,
     ) -> None:
         self.directory = os.fspath(directory)
         self.naming: Naming = naming if naming is not None else DcmtkNaming()
@@ -99,33 +97,23 @@ class StorageSCP:
         self.opener = opener
         self.implementation_class_uid = implementation_class_uid
         self.implementation_version_name = implementation_version_name
+        self.on_stored = on_stored
         self._sinks: set[InstanceSink] = set()
 
     # -- receiving ---------------------------------------------------------------------------
-    def sink_factory(self, assoc: Association) -> SinkFactory:
-        """For ``Server(sink_factory=...)``: the sink factory of one association."""
-
-        def factory(context_id: int, message: Message) -> DatasetSink | None:
-            if not isinstance(message, CStoreRQ):
-                return None
-            return self.new_sink(assoc, context_id, message)
-
-        return factory
-
-    def new_sink(self, assoc: Association, context_id: int, request: CStoreRQ) -> DatasetSink:
+    def open_sink(self, request: CStoreRQ, info: AssociationInfo) -> DatasetSink:
         """The sink for the data set of ``request`` (never raises)."""
         if self.ignore:
             return NullSink()
-        context = assoc.contexts.get(context_id)
-        info = InstanceInfo(
+        instance = InstanceInfo(
             sop_class_uid=request.affected_sop_class_uid,
             sop_instance_uid=request.affected_sop_instance_uid,
-            transfer_syntax=context.transfer_syntax if context else uids.IMPLICIT_VR_LITTLE_ENDIAN,
-            calling_ae_title=assoc.request.calling_ae if assoc.request else "",
+            transfer_syntax=info.transfer_syntax,
+            calling_ae_title=info.calling_ae,
         )
         plan = SinkPlan(
             directory=self.directory,
-            info=info,
+            info=instance,
             naming=self._checked_name,
             meta_from_dataset=not self.bit_preserving,
             scan_series_date=self.naming.needs_series_date,
@@ -150,37 +138,19 @@ class StorageSCP:
             sink.discard()
 
     # -- completing --------------------------------------------------------------------------
-    async def handle_store(self, assoc: Association, received: MessageReceived) -> None:
-        """Server handler for C-STORE-RQ: store the instance, then answer."""
-        request = received.message
-        assert isinstance(request, CStoreRQ)
-        if log.isEnabledFor(logging.DEBUG):
-            log.info("Received C-STORE Request")
-            log.debug("%s", dump_message(request, "INCOMING", received.context_id))
-        else:
-            log.info("Received C-STORE Request (MsgID %d)", request.message_id)
-        outcome = await self.complete(assoc, received)
-        response = CStoreRSP(
-            message_id_being_responded_to=request.message_id,
-            affected_sop_class_uid=request.affected_sop_class_uid,
-            affected_sop_instance_uid=request.affected_sop_instance_uid,
-            status=outcome.status,
-        )
-        if log.isEnabledFor(logging.DEBUG):
-            log.info("Sending C-STORE Response")
-            log.debug("%s", dump_message(response, "OUTGOING", received.context_id))
-        else:
-            log.info("Sending C-STORE Response (%s)", status.dcmtk_status_string(outcome.status, "store"))
-        await assoc.send(received.context_id, response)
+    async def store(self, instance: ReceivedInstance, info: AssociationInfo) -> int:
+        """Finish the file of a received instance; the status to answer."""
+        outcome = await self.complete(instance, info)
+        if self.on_stored is not None:
+            self.on_stored(outcome)
+        return outcome.status
 
-    async def complete(self, assoc: Association, received: MessageReceived) -> StoreOutcome:
-        """Finish the file of a received C-STORE (no answer is sent)."""
-        request = received.message
-        assert isinstance(request, CStoreRQ)
-        sink = received.sink
+    async def complete(self, instance: ReceivedInstance, info: AssociationInfo) -> StoreOutcome:
+        """Finish the file of a received instance: what became of it."""
+        sink = instance.sink
         if sink is None:  # the data set was collected in memory
-            sink = self.new_sink(assoc, received.context_id, request)
-            sink.write(received.dataset or b"")
+            sink = self.open_sink(instance.request, info)
+            sink.write(instance.data or b"")
         if isinstance(sink, NullSink):
             return StoreOutcome(status.SUCCESS)
         if not isinstance(sink, InstanceSink):
@@ -212,7 +182,8 @@ class StorageSCP:
                 await asyncio.to_thread(_fsync_directory, os.path.dirname(shown))
             except OSError as exc:
                 log.warning("cannot sync directory of %s: %s", shown, exc.strerror or exc)
-        log.info("Stored received object to file: %s", shown)
+        if self.on_stored is None:
+            log.info("stored %s", shown)
         return StoreOutcome(status.SUCCESS, shown)
 
     def _commit(self, sink: InstanceSink) -> str:
@@ -261,8 +232,3 @@ def _fsync_directory(path: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-# -- DCMTK's DIMSE message dumps (debug level) --------------------------------------------------
-_OPEN: Final = "===================== {} DIMSE MESSAGE ===================="
-_CLOSE: Final = "======================= END DIMSE MESSAGE ======================="

@@ -18,19 +18,16 @@ common case (the context takes the file's own syntax) streams instead.
 from __future__ import annotations
 
 import importlib.util
-import io
-import zlib
 from array import array
 from typing import Any, BinaryIO, Final
 
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.filebase import DicomBytesIO
-from pydicom.filereader import read_dataset
-from pydicom.filewriter import correct_ambiguous_vr, write_dataset
+from pydicom.filewriter import correct_ambiguous_vr
 from pydicom.uid import UID
 
 from dicomwire import uids
 from dicomwire.errors import DatasetCodecError
+from dicomwire.services.codec import decode_dataset, encode_dataset
 from dicomwire.services.dataset_head import encoding_of
 
 __all__ = ["UNCOMPRESSED", "can_convert", "can_decompress", "convert"]
@@ -97,21 +94,10 @@ def convert(fp: BinaryIO, length: int, source: str, target: str, *, compression_
 
 
 def _read(fp: BinaryIO, length: int, transfer_syntax: str) -> Dataset:
-    encoding = encoding_of(transfer_syntax)
-    raw = fp.read(length)
-    if encoding.deflated:
-        raw = _inflate(raw)
-    dataset = read_dataset(io.BytesIO(raw), encoding.implicit_vr, encoding.little_endian)
+    dataset = decode_dataset(fp.read(length), transfer_syntax, strict=False, encapsulated_ok=True)
     dataset.file_meta = FileMetaDataset()
     dataset.file_meta.TransferSyntaxUID = UID(transfer_syntax)
     return dataset
-
-
-def _inflate(data: bytes) -> bytes:
-    try:
-        return zlib.decompressobj(-zlib.MAX_WBITS).decompress(data)
-    except zlib.error as exc:
-        raise DatasetCodecError(f"deflated data set is corrupt: {exc}") from exc
 
 
 def _decompress(dataset: Dataset, transfer_syntax: str) -> None:
@@ -145,17 +131,7 @@ def _write(dataset: Dataset, source: str, target: str, compression_level: int) -
     if source_encoding.little_endian != target_encoding.little_endian:
         correct_ambiguous_vr(dataset, source_encoding.little_endian)
         _swap_binary_values(dataset)
-    out = DicomBytesIO()
-    out.is_implicit_VR = target_encoding.implicit_vr
-    out.is_little_endian = target_encoding.little_endian
-    write_dataset(out, dataset)
-    data = out.getvalue()
-    if target_encoding.deflated:
-        packer = zlib.compressobj(compression_level, zlib.DEFLATED, -zlib.MAX_WBITS)
-        data = packer.compress(data) + packer.flush()
-    if len(data) % 2:
-        data += b"\0"  # a deflated stream is padded to even length (PS3.5 A.5)
-    return data
+    return encode_dataset(dataset, target, compression_level=compression_level)
 
 
 def _swap_binary_values(dataset: Dataset) -> None:

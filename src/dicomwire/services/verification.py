@@ -5,17 +5,24 @@ from __future__ import annotations
 import logging
 
 from dicomwire import uids
-from dicomwire.dimse import status
+from dicomwire.dimse import status as st
 from dicomwire.dimse.fragments import MessageReceived
 from dicomwire.dimse.messages import CEchoRQ, CEchoRSP
 from dicomwire.errors import RemoteProtocolError
 from dicomwire.net.association import Association, ReleaseRequested
+from dicomwire.net.server import Handler
+from dicomwire.services.handlers import AcceptEcho, EchoHandler
+from dicomwire.services.info import association_info
+
+__all__ = ["echo", "echo_handler", "handle_echo"]
 
 log = logging.getLogger("dicomwire.services.verification")
 
 
-async def echo(assoc: Association, *, message_id: int | None = None, timeout: float | None = None) -> int:
-    """Send one C-ECHO-RQ and return the status of the response.
+async def echo(
+    assoc: Association, *, message_id: int | None = None, timeout: float | None = None
+) -> CEchoRSP:
+    """Send one C-ECHO-RQ and return the response (``.status`` 0 is Success).
 
     ``timeout`` overrides the association's DIMSE timeout for the response.
     """
@@ -29,18 +36,30 @@ async def echo(assoc: Association, *, message_id: int | None = None, timeout: fl
     response = reply.message
     if not isinstance(response, CEchoRSP) or response.message_id_being_responded_to != message_id:
         raise RemoteProtocolError(f"expected C-ECHO-RSP for message {message_id}, got {response!r}")
-    return response.status
+    return response
 
 
-async def handle_echo(assoc: Association, received: MessageReceived) -> None:
-    """Verification SCP: answer every C-ECHO-RQ with Success."""
-    request = received.message
-    assert isinstance(request, CEchoRQ)
-    log.info("Received Echo Request (MsgID %d)", request.message_id)
-    response = CEchoRSP(
-        message_id_being_responded_to=request.message_id,
-        affected_sop_class_uid=request.affected_sop_class_uid,
-        status=status.SUCCESS,
-    )
-    await assoc.send(received.context_id, response)
-    log.info("Sent Echo Response (Success)")
+def echo_handler(handler: EchoHandler) -> Handler:
+    """The server's message handler around an :class:`EchoHandler`."""
+
+    async def handle(assoc: Association, received: MessageReceived) -> None:
+        request = received.message
+        assert isinstance(request, CEchoRQ)
+        info = association_info(assoc, received.context_id, request.message_id)
+        try:
+            code = await handler.echo(info)
+        except Exception:
+            log.exception("the echo handler failed")
+            code = st.PROCESSING_FAILURE
+        response = CEchoRSP(
+            message_id_being_responded_to=request.message_id,
+            affected_sop_class_uid=request.affected_sop_class_uid,
+            status=code,
+        )
+        await assoc.send(received.context_id, response)
+
+    return handle
+
+
+#: The raw message handler answering every C-ECHO-RQ with Success.
+handle_echo: Handler = echo_handler(AcceptEcho())

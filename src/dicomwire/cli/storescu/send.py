@@ -33,6 +33,7 @@ from dicomwire.cli.storescu.report import (
 from dicomwire.cli.storescu.rewrite import InventCounts, Inventor, Rewrite, log_identity, rewrite_to_temp
 from dicomwire.dcmtk.formats.dimse import dump_message
 from dicomwire.dcmtk.log import INFO, WARN
+from dicomwire.dcmtk.status import dcmtk_status_string
 from dicomwire.dimse import status as dimse_status
 from dicomwire.dimse.messages import CStoreRQ, CStoreRSP
 from dicomwire.errors import (
@@ -348,7 +349,7 @@ class Sender:
             self.log.info("Received Store Response")
             self.log.debug("%s", dump_message(response, "INCOMING", context_id))
         else:
-            text = dimse_status.dcmtk_status_string(response.status, "store")
+            text = dcmtk_status_string(response.status, "store")
             self.log.info("Received Store Response (%s)", text)
         self.last_status = response.status
         category = dimse_status.category(response.status)
