@@ -147,7 +147,7 @@ def test_find_all_matches_then_success(syntax: str) -> None:
                 "127.0.0.1", server.port, calling_ae="ME", called_ae="ARCHIVE", contexts=contexts(syntax)
             ) as assoc,
         ):
-            results = [item async for item in find(assoc, query(), model="patient")]
+            results = [(r.status, r.identifier) async for r in find(assoc, query(), model="patient")]
             assert [s for s, _ in results] == [st.PENDING] * 20 + [st.SUCCESS]
             assert results[-1][1] is None
             names = [str(ds.PatientName) for _, ds in results[:-1] if ds is not None]
@@ -168,9 +168,9 @@ def test_no_match_is_just_success_and_operations_repeat() -> None:
             associate("127.0.0.1", server.port, called_ae="ARCHIVE", contexts=contexts()) as assoc,
         ):
             for _ in range(3):
-                results = [item async for item in find(assoc, query("NOBODY"), model=uids.PATIENT_ROOT_FIND)]
+                results = [(r.status, r.identifier) async for r in find(assoc, query("NOBODY"), model=uids.PATIENT_ROOT_FIND)]
                 assert results == [(st.SUCCESS, None)]
-            results = [item async for item in find(assoc, query("DOE^1"), model="worklist")]
+            results = [(r.status, r.identifier) async for r in find(assoc, query("DOE^1"), model="worklist")]
             assert [s for s, _ in results] == [st.PENDING] * 11 + [st.SUCCESS]
 
     run(main())
@@ -184,13 +184,13 @@ def test_cancel_after_n_ends_with_cancel_and_no_more_pending() -> None:
             find_server(archive) as server,
             associate("127.0.0.1", server.port, called_ae="ARCHIVE", contexts=contexts()) as assoc,
         ):
-            statuses = [s async for s, _ in find(assoc, query(), model="patient", cancel_after=2)]
+            statuses = [r.status async for r in find(assoc, query(), model="patient", cancel_after=2)]
             # The SCP looks for the cancel between matches: a few more may be on their way.
             assert statuses[-1] == st.CANCEL
             pending = statuses[:-1]
             assert set(pending) == {st.PENDING} and 2 <= len(pending) < 20
             # The association is still fine afterwards.
-            again = [s async for s, _ in find(assoc, query("DOE^19"), model="patient")]
+            again = [r.status async for r in find(assoc, query("DOE^19"), model="patient")]
             assert again == [st.PENDING, st.SUCCESS]
 
     run(main())
@@ -208,13 +208,13 @@ def test_explicit_cancel_while_scp_is_waiting() -> None:
         ):
             operation = find(assoc, query(), model="patient")
             first = await operation.__anext__()
-            assert first[0] == st.PENDING
+            assert first.status == st.PENDING
             waiting = asyncio.ensure_future(operation.__anext__())
             await asyncio.sleep(0)
             operation.cancel()  # sent from outside while the iterator waits
             await asyncio.sleep(0)
             gate.set()
-            rest = [await waiting] + [item async for item in operation]
+            rest = [await waiting] + [(r.status, r.identifier) async for r in operation]
             assert rest[-1] == (st.CANCEL, None)
             assert operation.cancelled and operation.done
             assert len(rest) <= 2
@@ -229,11 +229,11 @@ def test_context_manager_cancels_on_early_exit() -> None:
             associate("127.0.0.1", server.port, called_ae="ARCHIVE", contexts=contexts()) as assoc,
         ):
             async with find(assoc, query(), model="patient") as operation:
-                async for status, _ in operation:
-                    assert status == st.PENDING
+                async for response in operation:
+                    assert response.status == st.PENDING
                     break
             assert operation.final is not None and operation.final.status == st.CANCEL
-            assert [s async for s, _ in find(assoc, query("DOE^7"), model="patient")] == [
+            assert [r.status async for r in find(assoc, query("DOE^7"), model="patient")] == [
                 st.PENDING,
                 st.SUCCESS,
             ]
@@ -247,7 +247,7 @@ def test_handler_failure_status_is_final() -> None:
             find_server(FakeArchive(status=st.IDENTIFIER_DOES_NOT_MATCH_SOP_CLASS)) as server,
             associate("127.0.0.1", server.port, called_ae="ARCHIVE", contexts=contexts()) as assoc,
         ):
-            results = [item async for item in find(assoc, query(), model="patient")]
+            results = [(r.status, r.identifier) async for r in find(assoc, query(), model="patient")]
             assert results == [(st.IDENTIFIER_DOES_NOT_MATCH_SOP_CLASS, None)]
 
     run(main())
@@ -269,7 +269,7 @@ def test_handler_exception_gives_unable_to_process_with_comment() -> None:
             assert final.error_comment is not None and "index exploded" in final.error_comment
             assert final.affected_sop_class_uid == uids.PATIENT_ROOT_FIND
             # the association stays usable
-            again = [s async for s, _ in find(assoc, query("DOE^2"), model="patient")]
+            again = [r.status async for r in find(assoc, query("DOE^2"), model="patient")]
             assert again == [st.PENDING, st.UNABLE_TO_PROCESS]
 
     run(main())
@@ -308,7 +308,7 @@ def test_sop_class_not_matching_context() -> None:
             context = assoc.context_for(uids.PATIENT_ROOT_FIND)
             operation = find(assoc, query(), model=uids.STUDY_ROOT_FIND)
             operation.context = context  # lie about the context
-            results = [item async for item in operation]
+            results = [(r.status, r.identifier) async for r in operation]
             assert results == [(st.IDENTIFIER_DOES_NOT_MATCH_SOP_CLASS, None)]
 
     run(main())
@@ -322,7 +322,7 @@ def test_stray_cancel_is_ignored() -> None:
         ):
             context = assoc.context_for(uids.PATIENT_ROOT_FIND)
             await assoc.send(context.context_id, CCancelRQ(message_id_being_responded_to=99))
-            assert [s async for s, _ in find(assoc, query("DOE^3"), model="patient")] == [
+            assert [r.status async for r in find(assoc, query("DOE^3"), model="patient")] == [
                 st.PENDING,
                 st.SUCCESS,
             ]
@@ -338,7 +338,7 @@ def test_many_concurrent_associations() -> None:
     async def one(server: Server) -> int:
         assoc = await _open(server)
         try:
-            return len([s async for s, _ in find(assoc, query(), model="patient")])
+            return len([r.status async for r in find(assoc, query(), model="patient")])
         finally:
             await assoc.release()
 

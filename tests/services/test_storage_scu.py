@@ -415,3 +415,43 @@ def test_file_gone_before_store(tmp_path: Path) -> None:
         return assoc.established  # nothing was sent: the association is intact
 
     run(main())
+
+
+@pytest.mark.parametrize(
+    "accepted",
+    [uids.EXPLICIT_VR_LITTLE_ENDIAN, uids.IMPLICIT_VR_LITTLE_ENDIAN, uids.EXPLICIT_VR_BIG_ENDIAN],
+)
+def test_store_sends_a_dataset_from_memory(tmp_path: Path, accepted: str) -> None:
+    """A pydicom Dataset (no file) goes out in the accepted syntax, converted if need be."""
+    dataset = sample_dataset("1.2.3.61", PatientName="MEMORY^ONLY")
+    scp = StorageSCP(tmp_path)
+
+    async def main() -> None:
+        async with storage_server(scp) as server, connect(server, [(SC, [accepted])]) as assoc:
+            response = await store(assoc, dataset)
+            assert response.status == status.SUCCESS
+            assert response.affected_sop_instance_uid == "1.2.3.61"
+
+    run(main())
+    received = pydicom.dcmread(tmp_path / "SC.1.2.3.61")
+    assert received.file_meta.TransferSyntaxUID == accepted
+    assert received.PatientName == "MEMORY^ONLY"
+    assert received.SOPInstanceUID == "1.2.3.61"
+
+
+def test_store_takes_a_path_and_refuses_a_dataset_without_uids(tmp_path: Path) -> None:
+    path = write_file(tmp_path / "p.dcm", sample_dataset("1.2.3.62"), uids.EXPLICIT_VR_LITTLE_ENDIAN)
+    out = tmp_path / "out"
+    out.mkdir()
+    scp = StorageSCP(out)
+    nameless = sample_dataset("1.2.3.63")
+    del nameless.SOPInstanceUID
+
+    async def main() -> None:
+        async with storage_server(scp) as server, connect(server, [(SC, UNCOMPRESSED)]) as assoc:
+            assert (await store(assoc, str(path))).status == status.SUCCESS
+            with pytest.raises(DatasetCodecError, match="SOP Instance UID"):
+                await store(assoc, nameless)
+
+    run(main())
+    assert files_below(out) == ["SC.1.2.3.62"]

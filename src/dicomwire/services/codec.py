@@ -59,9 +59,14 @@ def deflate(data: bytes, compression_level: int = 6) -> bytes:
     return packed + b"\0" if len(packed) % 2 else packed
 
 
-def encode_dataset(dataset: Dataset, transfer_syntax: str, *, compression_level: int = 6) -> bytes:
-    """``dataset`` encoded in ``transfer_syntax`` (deflated ones compressed)."""
-    syntax = syntax_of(transfer_syntax)
+def encode_dataset(
+    dataset: Dataset, transfer_syntax: str, *, compression_level: int = 6, encapsulated_ok: bool = False
+) -> bytes:
+    """``dataset`` encoded in ``transfer_syntax`` (deflated ones compressed).
+
+    ``encapsulated_ok`` allows a compressed syntax, for a data set whose pixel data
+    is already encapsulated in it (a C-STORE of a compressed image)."""
+    syntax = syntax_of(transfer_syntax, encapsulated_ok=encapsulated_ok)
     fp = DicomBytesIO()
     fp.is_little_endian = syntax.little_endian
     fp.is_implicit_VR = not syntax.explicit_vr

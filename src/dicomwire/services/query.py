@@ -3,11 +3,11 @@
 SCU::
 
     async with associate(host, port, settings) as assoc:
-        async for status, identifier in find(assoc, query, model="study"):
-            ...
+        async for response in find(assoc, query, model="study"):
+            print(response.status, response.identifier)
 
     operation = find(assoc, query, model=uids.PATIENT_ROOT_FIND)
-    async for status, identifier in operation:
+    async for response in operation:
         if enough:
             operation.cancel()          # C-CANCEL-RQ; the loop ends with 0xFE00
 
@@ -109,7 +109,7 @@ class FindResponse:
 class FindOperation:
     """One C-FIND request and its responses; iterate it, or call :meth:`cancel`.
 
-    Iterating yields ``(status, identifier)`` for every response: the Pending
+    Iterating yields a :class:`FindResponse` for every response: the Pending
     ones with their identifiers, then the final one (usually without).  The
     request goes out on the first iteration, or at :meth:`send`.
     """
@@ -240,11 +240,10 @@ class FindOperation:
     def __aiter__(self) -> FindOperation:
         return self
 
-    async def __anext__(self) -> tuple[int, Dataset | None]:
+    async def __anext__(self) -> FindResponse:
         if self.final is not None:
             raise StopAsyncIteration
-        response = await self.receive()
-        return response.status, response.identifier
+        return await self.receive()
 
     async def __aenter__(self) -> FindOperation:
         await self.send()
@@ -270,7 +269,7 @@ def find(
     timeout: float | None = None,
     compression_level: int = 6,
 ) -> FindOperation:
-    """Start a C-FIND: ``async for status, identifier in find(...)``.
+    """Start a C-FIND: ``async for response in find(...)`` gives each :class:`FindResponse`.
 
     ``model`` is the information model's SOP class UID or one of
     ``worklist``, ``patient``, ``study``, ``psonly``.  With ``cancel_after``

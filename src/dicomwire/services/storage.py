@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import os
 import struct
+import sys
 from dataclasses import dataclass
+from io import BytesIO
 from types import ModuleType
-from typing import BinaryIO, Final, cast
+from typing import TYPE_CHECKING, BinaryIO, Final, Protocol, cast
 
 from dicomwire import uids
 from dicomwire.dimse.commands import Priority
@@ -38,6 +40,9 @@ from dicomwire.services.file_meta import TRANSFER_SYNTAX_UID, read_file_meta
 from dicomwire.services.storage_names import DcmtkNaming, FileNaming, InstanceInfo, Naming
 from dicomwire.services.storage_scp import FsyncPolicy, StorageSCP, StoreOutcome
 from dicomwire.ul.negotiation import AcceptedContext
+
+if TYPE_CHECKING:
+    from pydicom.dataset import Dataset
 
 __all__ = [
     "DcmtkNaming",
@@ -158,7 +163,56 @@ def _scan_uids(fp: BinaryIO, transfer_syntax: str, name: str) -> dict[int, bytes
 
 
 # -- sending -------------------------------------------------------------------------------
-def choose_context(contexts: dict[int, AcceptedContext], source: StoreSource) -> AcceptedContext:
+def _source_of(what: StoreSource | str | os.PathLike[str] | Dataset) -> StoreSource | _DatasetSource:
+    if isinstance(what, StoreSource):
+        return what
+    if _is_dataset(what):
+        return _DatasetSource.of(cast("Dataset", what))
+    return inspect_file(cast("str | os.PathLike[str]", what))
+
+
+def _is_dataset(source: object) -> bool:
+    """A pydicom Dataset?  Without importing pydicom: a plain file send never loads it,
+    and nobody can hold a Dataset before pydicom is loaded."""
+    module = sys.modules.get("pydicom.dataset")
+    return module is not None and isinstance(source, module.Dataset)
+
+
+class _Described(Protocol):
+    """What choosing a context needs to know of what is sent."""
+
+    @property
+    def sop_class_uid(self) -> str: ...
+
+    @property
+    def transfer_syntax(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _DatasetSource:
+    """A data set in memory, encoded once in its own transfer syntax."""
+
+    sop_class_uid: str
+    sop_instance_uid: str
+    transfer_syntax: str
+    data: bytes
+
+    @classmethod
+    def of(cls, dataset: Dataset) -> _DatasetSource:
+        from dicomwire.services.codec import encode_dataset
+
+        sop_class = str(dataset.get("SOPClassUID", "") or "")
+        sop_instance = str(dataset.get("SOPInstanceUID", "") or "")
+        if not sop_class or not sop_instance:
+            missing = "SOP Class UID (0008,0016)" if not sop_class else "SOP Instance UID (0008,0018)"
+            raise DatasetCodecError(f"cannot store a data set without {missing}")
+        meta = getattr(dataset, "file_meta", None)
+        syntax = str(getattr(meta, "TransferSyntaxUID", "") or uids.EXPLICIT_VR_LITTLE_ENDIAN)
+        data = encode_dataset(dataset, syntax, encapsulated_ok=True)
+        return cls(sop_class, sop_instance, syntax, data)
+
+
+def choose_context(contexts: dict[int, AcceptedContext], source: _Described) -> AcceptedContext:
     """The context to send ``source`` on: its own transfer syntax first, then one
     it can be converted to.  Raises NoAcceptedContext."""
     candidates = [c for c in contexts.values() if c.abstract_syntax == source.sop_class_uid]
@@ -179,7 +233,7 @@ def choose_context(contexts: dict[int, AcceptedContext], source: StoreSource) ->
 
 
 def _given_context(
-    contexts: dict[int, AcceptedContext], source: StoreSource, context_id: int
+    contexts: dict[int, AcceptedContext], source: _Described, context_id: int
 ) -> AcceptedContext:
     context = contexts.get(context_id)
     if context is None or context.abstract_syntax != source.sop_class_uid:
@@ -222,7 +276,7 @@ class _EvenReader:
 
 async def store(
     assoc: Association,
-    source: StoreSource,
+    what: StoreSource | str | os.PathLike[str] | Dataset,
     *,
     priority: Priority = Priority.MEDIUM,
     move_originator: tuple[str, int] | None = None,
@@ -231,8 +285,11 @@ async def store(
     compression_level: int = 6,
     timeout: float | None = None,
 ) -> CStoreRSP:
-    """Send ``source`` with a C-STORE-RQ and return the C-STORE-RSP.
+    """Send ``what`` with a C-STORE-RQ and return the C-STORE-RSP.
 
+    ``what`` is a file (a path, or what :func:`inspect_file` made of one: the
+    file streams from disk) or a pydicom ``Dataset`` in memory (encoded in its
+    ``file_meta`` transfer syntax, explicit VR little endian without one).
     ``move_originator`` is (AE title, message ID) of the C-MOVE this store
     serves; ``message_id`` defaults to the association's next one;
     ``context_id`` forces a presentation context (converting to its transfer
@@ -240,6 +297,7 @@ async def store(
     overrides the DIMSE timeout for the response.  A data set of odd length
     (a deflated one, or a damaged file) is sent with a 00 pad byte.
     """
+    source = _source_of(what)
     if context_id is None:
         context = choose_context(assoc.contexts, source)
     else:
@@ -254,6 +312,15 @@ async def store(
         move_originator_application_entity_title=move_originator[0] if move_originator else None,
         move_originator_message_id=move_originator[1] if move_originator else None,
     )
+    if isinstance(source, _DatasetSource):
+        data = source.data
+        if context.transfer_syntax != source.transfer_syntax:
+            target = context.transfer_syntax
+            data = _transcode().convert(
+                BytesIO(data), len(data), source.transfer_syntax, target, compression_level=compression_level
+            )
+        await assoc.send(context.context_id, request, data)
+        return await _response(assoc, message_id, timeout)
     try:
         fp = open(source.path, "rb")  # noqa: SIM115 - closed below, after the send
     except OSError as exc:
