@@ -168,7 +168,8 @@ def test_no_match_is_just_success_and_operations_repeat() -> None:
             associate("127.0.0.1", server.port, called_ae="ARCHIVE", contexts=contexts()) as assoc,
         ):
             for _ in range(3):
-                results = [(r.status, r.identifier) async for r in find(assoc, query("NOBODY"), model=uids.PATIENT_ROOT_FIND)]
+                operation = find(assoc, query("NOBODY"), model=uids.PATIENT_ROOT_FIND)
+                results = [(r.status, r.identifier) async for r in operation]
                 assert results == [(st.SUCCESS, None)]
             results = [(r.status, r.identifier) async for r in find(assoc, query("DOE^1"), model="worklist")]
             assert [s for s, _ in results] == [st.PENDING] * 11 + [st.SUCCESS]
