@@ -7,7 +7,7 @@ PORT   ?= 11112
 # apt-get needs root; use sudo without a prompt when we are not root.
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo "sudo -n")
 
-.PHONY: run test lint format unit bench bench-echo bench-store dcmtk clean
+.PHONY: run test lint format docs unit bench bench-echo bench-store dcmtk clean
 
 $(STAMP): pyproject.toml
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
@@ -33,19 +33,24 @@ run: $(STAMP)
 test: $(STAMP) dcmtk lint
 	$(BIN)/python -m pytest -q
 
+# The documentation site (guide, architecture, API reference from the docstrings) into ./site.
+docs: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[docs]'
+	$(BIN)/mkdocs build --strict
+
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not interop"
 
 # One formatter (ruff format) for the whole tree; `make format` applies it.
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench tools
-	$(BIN)/ruff format --check src tests bench tools
+	$(BIN)/ruff check src tests bench tools docs
+	$(BIN)/ruff format --check src tests bench tools docs
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
 
 format: $(STAMP)
-	$(BIN)/ruff check --fix src tests bench tools
-	$(BIN)/ruff format src tests bench tools
+	$(BIN)/ruff check --fix src tests bench tools docs
+	$(BIN)/ruff format src tests bench tools docs
 
 bench: bench-echo bench-store
 

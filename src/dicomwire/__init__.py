@@ -39,6 +39,7 @@ _HOMES: dict[str, str] = {
     "FindResponse": "dicomwire.services.query",
     "find": "dicomwire.services.query",
     "decode_dataset": "dicomwire.services.codec",
+    "all_storage_contexts": "dicomwire.services.contexts",
     "encode_dataset": "dicomwire.services.codec",
     "AcceptEcho": "dicomwire.services.handlers",
     "AssociationInfo": "dicomwire.services.handlers",
@@ -131,6 +132,7 @@ __all__ = [
     "Timeouts",
     "WriteError",
     "__version__",
+    "all_storage_contexts",
     "associate",
     "decode_dataset",
     "echo",
@@ -180,6 +182,7 @@ if TYPE_CHECKING:
     from dicomwire.net.client import associate as associate
     from dicomwire.services.codec import decode_dataset as decode_dataset
     from dicomwire.services.codec import encode_dataset as encode_dataset
+    from dicomwire.services.contexts import all_storage_contexts as all_storage_contexts
     from dicomwire.services.handlers import AcceptEcho as AcceptEcho
     from dicomwire.services.handlers import AssociationInfo as AssociationInfo
     from dicomwire.services.handlers import EchoHandler as EchoHandler

@@ -22,8 +22,9 @@ from dicomwire.config import AcceptorSettings, Timeouts
 from dicomwire.dcmtk.acceptorlog import association_logger
 from dicomwire.dcmtk.cmdline import options
 from dicomwire.dcmtk.log import app_logger
-from dicomwire.dcmtk.profiles import ProfileError, accept_all_storage, acceptor_choice, load_profile
+from dicomwire.dcmtk.profiles import ProfileError, acceptor_choice, load_profile
 from dicomwire.dcmtk.scplog import DcmtkMessageLog
+from dicomwire.services.contexts import all_storage_contexts
 from dicomwire.services.server import Server
 from dicomwire.services.storage import DcmtkNaming, FileNaming, FsyncPolicy, StorageSCP, StoreOutcome
 
@@ -156,7 +157,7 @@ def _check_storage_mode(ns: argparse.Namespace, given: Sequence[str]) -> None:
 def supported_contexts(ns: argparse.Namespace, log: logging.Logger) -> Mapping[str, Sequence[str]] | None:
     """What the SCP accepts: the ``-xf`` profile, else Verification only; None: invalid profile."""
     if ns.accept_all:
-        return accept_all_storage()
+        return all_storage_contexts()
     if ns.config_file is None:
         log.warning("no configuration file specified, SCP will only support the Verification SOP Class")
         return {uids.VERIFICATION: (uids.IMPLICIT_VR_LITTLE_ENDIAN,)}

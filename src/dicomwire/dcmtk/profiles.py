@@ -540,32 +540,3 @@ class _Resolver:
         if found is None:
             raise self.error(f"{what} {entry.value.strip()!r} is not defined", entry.line, entry.raw_key)
         return found
-
-
-def accept_all_storage() -> Mapping[str, tuple[str, ...]]:
-    """Acceptor contexts for every storage SOP class with every transfer syntax.
-
-    No DCMTK profile can say this (DCMTK caps a list at 128 contexts), so it
-    is built in code: uncompressed explicit, then implicit little endian, then
-    every compressed syntax, deflate and big endian, plus Verification.
-    """
-    known = [ts for ts in uids.TRANSFER_SYNTAXES.values() if not ts.retired]
-    compressed = [ts.uid for ts in known if ts.encapsulated]
-    preference = (
-        uids.EXPLICIT_VR_LITTLE_ENDIAN,
-        uids.IMPLICIT_VR_LITTLE_ENDIAN,
-        *compressed,
-        uids.DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
-        uids.EXPLICIT_VR_BIG_ENDIAN,
-    )
-    contexts: dict[str, tuple[str, ...]] = {
-        uids.VERIFICATION: (
-            uids.EXPLICIT_VR_LITTLE_ENDIAN,
-            uids.IMPLICIT_VR_LITTLE_ENDIAN,
-            uids.EXPLICIT_VR_BIG_ENDIAN,
-        )
-    }
-    for sop in uids.SOP_CLASSES.values():
-        if sop.service is uids.Service.STORAGE:
-            contexts[sop.uid] = preference
-    return contexts
