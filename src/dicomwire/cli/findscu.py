@@ -30,7 +30,7 @@ import copy
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -42,6 +42,13 @@ from dicomwire import uids
 from dicomwire.config import RequestorSettings
 from dicomwire.dcmtk import querykeys as qk
 from dicomwire.dcmtk.cmdline import options
+from dicomwire.dcmtk.cmdline.syntaxes import (
+    SYNTAX_BY_OPTION,
+    add_compression_level_option,
+    add_new_vr_options,
+    add_proposal_options,
+    proposed_syntaxes,
+)
 from dicomwire.dcmtk.formats import queryoutput as qo
 from dicomwire.dcmtk.formats.dcmdump import DumpError, dump_bytes, dump_dataset, transfer_syntax_name
 from dicomwire.dcmtk.formats.dimse import dump_message
@@ -71,16 +78,9 @@ MODELS: Final = {
 _LE, _BE = uids.EXPLICIT_VR_LITTLE_ENDIAN, uids.EXPLICIT_VR_BIG_ENDIAN
 _IMPLICIT, _DEFLATED = uids.IMPLICIT_VR_LITTLE_ENDIAN, uids.DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN
 # -x= / -xe / -xb / -xd / -xi, in DCMTK's order (local byte order first for -x=).
-PROPOSALS: Final[dict[str, Callable[[], tuple[str, ...]]]] = {
-    "uncompressed": lambda: (
-        uids.local_endian_explicit(),
-        uids.opposite_endian_explicit(),
-        _IMPLICIT,
-    ),
-    "little": lambda: (_LE, _BE, _IMPLICIT),
-    "big": lambda: (_BE, _LE, _IMPLICIT),
-    "deflated": lambda: (_DEFLATED, uids.local_endian_explicit(), uids.opposite_endian_explicit(), _IMPLICIT),
-    "implicit": lambda: (_IMPLICIT,),
+# findscu's help spells -xd out where storescu abbreviates it.
+_FINDSCU_HELP: Final = {
+    "-xd": "propose deflated explicit VR little endian TS\nand all uncompressed transfer syntaxes"
 }
 # -u: the VRs DCMTK 3.6.7 no longer generates when new VRs are disabled.
 _NEW_VRS: Final = frozenset({"UN", "UT", "UC", "UR", "OD", "OL", "OV", "SV", "UV"})
@@ -123,49 +123,10 @@ def build_parser() -> options.DcmtkParser:
     ):
         add(short, long, text, dest="model", const=model, default="worklist")
     options.add_ae_title_options(p, aet_default="FINDSCU", aec_default="ANY-SCP")
-    p.add_subgroup("post-1993 value representations")
-    add(
-        "+u",
-        "--enable-new-vr",
-        "enable support for new VRs (UN/UT) (default)",
-        dest="new_vrs",
-        const=True,
-        default=True,
-    )
-    add("-u", "--disable-new-vr", "disable support for new VRs, convert to OB", dest="new_vrs", const=False)
+    add_new_vr_options(p)
     p.add_subgroup("proposed transmission transfer syntaxes")
-    for short, long, proposal, text in (
-        (
-            "-x=",
-            "--propose-uncompr",
-            "uncompressed",
-            "propose all uncompressed TS, explicit VR\nwith local byte ordering first (default)",
-        ),
-        (
-            "-xe",
-            "--propose-little",
-            "little",
-            "propose all uncompressed TS, explicit VR\nlittle endian first",
-        ),
-        ("-xb", "--propose-big", "big", "propose all uncompressed TS, explicit VR\nbig endian first"),
-        (
-            "-xd",
-            "--propose-deflated",
-            "deflated",
-            "propose deflated explicit VR little endian TS\nand all uncompressed transfer syntaxes",
-        ),
-        ("-xi", "--propose-implicit", "implicit", "propose implicit VR little endian TS only"),
-    ):
-        add(short, long, text, dest="proposal", const=proposal, default="uncompressed")
-    p.add_subgroup("deflate compression level (only with --propose-deflated)")
-    add(
-        "+cl",
-        "--compression-level",
-        "0=uncompressed, 1=fastest, 9=best compression",
-        value_help="[l]evel: integer (default: 6)",
-        type=options.Integer(0, 9),
-        default=6,
-    )
+    add_proposal_options(p, ["-x=", "-xe", "-xb", "-xd", "-xi"], help_overrides=_FINDSCU_HELP)
+    add_compression_level_option(p, "deflate compression level (only with --propose-deflated)")
     p.add_subgroup("other network options")
     options.add_connect_timeout_option(p)
     options.add_socket_timeout_option(p)
@@ -239,7 +200,7 @@ def build_parser() -> options.DcmtkParser:
 
 
 def _check_dependencies(ns: argparse.Namespace, given: Sequence[str]) -> None:
-    if "--compression-level" in given and ns.proposal != "deflated":
+    if "--compression-level" in given and ns.proposal != "-xd":
         raise options.CommandLineError("--compression-level only allowed with --propose-deflated")
     if "--limit-output" in given and not ns.extract:
         raise options.CommandLineError(
@@ -261,7 +222,7 @@ def requestor_settings(ns: argparse.Namespace) -> RequestorSettings:
     return RequestorSettings(
         calling_ae=net.ae_title,
         called_ae=net.called_ae_title or "ANY-SCP",
-        contexts=[(MODELS[ns.model], PROPOSALS[ns.proposal]())],
+        contexts=[(MODELS[ns.model], proposed_syntaxes(SYNTAX_BY_OPTION[ns.proposal]))],
         max_pdu_length=net.max_pdu,
         timeouts=net.timeouts,
     )

@@ -49,6 +49,11 @@ from dicomwire.cli.storescu.send import Sender
 from dicomwire.config import RequestorSettings
 from dicomwire.dcmtk import profiles as profile_files
 from dicomwire.dcmtk.cmdline import options
+from dicomwire.dcmtk.cmdline.syntaxes import (
+    add_compression_level_option,
+    add_new_vr_options,
+    add_proposal_options,
+)
 from dicomwire.dcmtk.log import INFO, app_logger
 from dicomwire.dcmtk.netreport import AssociationFailed, request_association
 from dicomwire.net.association import Association
@@ -140,44 +145,14 @@ def _add_proposal_options(parser: options.DcmtkParser) -> None:
     parser.add_subgroup("association negotiation profile from configuration file")
     add("-xf", "--config-file", "use profile p from config file f", nargs=2, metavar="[f]ilename, [p]rofile")
     parser.add_subgroup("proposed transmission transfer syntaxes (not with --config-file)")
-    for choice in SYNTAX_CHOICES:
-        add(
-            choice.option,
-            choice.long,
-            choice.help,
-            dest="proposal",
-            const=choice.option,
-            default=DEFAULT_SYNTAX.option if choice is DEFAULT_SYNTAX else None,
-        )
+    add_proposal_options(parser, [choice.option for choice in SYNTAX_CHOICES])
     add("-R", "--required", "propose only required presentation contexts\n(default: propose all supported)")
     add(
         "+C", "--combine", "combine proposed transfer syntaxes\n(default: separate pres. context for each TS)"
     )
-    parser.add_subgroup("post-1993 value representations")
-    add(
-        "+u",
-        "--enable-new-vr",
-        "enable support for new VRs (UN/UT) (default)",
-        dest="new_vrs",
-        const=True,
-        default=True,
-    )
-    add(
-        "-u",
-        "--disable-new-vr",
-        "disable support for new VRs, convert to OB",
-        dest="new_vrs",
-        const=False,
-        action="store_const",
-    )
-    parser.add_subgroup("deflate compression level (only with --propose-deflated or --config-file)")
-    add(
-        "+cl",
-        "--compression-level",
-        "0=uncompressed, 1=fastest, 9=best compression",
-        value_help="[l]evel: integer (default: 6)",
-        type=options.Integer(0, 9),
-        default=6,
+    add_new_vr_options(parser)
+    add_compression_level_option(
+        parser, "deflate compression level (only with --propose-deflated or --config-file)"
     )
 
 

@@ -30,182 +30,37 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from dicomwire import uids
+from dicomwire.dcmtk.cmdline.syntaxes import (
+    DEFAULT_SYNTAX,
+    SYNTAX_BY_OPTION,
+    SYNTAX_CHOICES,
+    SyntaxChoice,
+    preferred_syntax,
+    syntax_lists,
+)
 from dicomwire.dcmtk.profiles import Profile
 from dicomwire.ul.items import PresentationContextRQ, RoleSelection, SOPClassExtendedNegotiation
 from dicomwire.ul.negotiation import AcceptedContext
 
 MAX_CONTEXTS = 128
-
-LEE = uids.EXPLICIT_VR_LITTLE_ENDIAN
-BEE = uids.EXPLICIT_VR_BIG_ENDIAN
-LEI = uids.IMPLICIT_VR_LITTLE_ENDIAN
 DEFLATED = uids.DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN
-UNCOMPRESSED_FALLBACKS: tuple[str, ...] = (LEE, BEE, LEI)
+__all__ = [
+    "DEFAULT_SYNTAX",
+    "MAX_CONTEXTS",
+    "SYNTAX_BY_OPTION",
+    "SYNTAX_CHOICES",
+    "SyntaxChoice",
+    "TooManyContexts",
+    "build_contexts",
+    "choose_context",
+    "preferred_syntax",
+    "sop_classes_to_propose",
+    "syntax_lists",
+]
 
 
 class TooManyContexts(Exception):
     """The proposal would need more than 128 presentation contexts."""
-
-
-@dataclass(frozen=True)
-class SyntaxChoice:
-    """One ``-x`` option: its preferred transfer syntax and whether fallbacks follow."""
-
-    option: str
-    long: str
-    help: str
-    preferred: str | None  # None: explicit VR in the local byte order
-    fallbacks: bool = True
-
-
-_VIDEO = False
-# In DCMTK's help order.  ``-x=`` is the default.
-SYNTAX_CHOICES: tuple[SyntaxChoice, ...] = (
-    SyntaxChoice(
-        "-x=",
-        "--propose-uncompr",
-        "propose all uncompressed TS, explicit VR\nwith local byte ordering first (default)",
-        None,
-    ),
-    SyntaxChoice(
-        "-xe", "--propose-little", "propose all uncompressed TS, explicit VR\nlittle endian first", LEE
-    ),
-    SyntaxChoice("-xb", "--propose-big", "propose all uncompressed TS, explicit VR\nbig endian first", BEE),
-    SyntaxChoice(
-        "-xi", "--propose-implicit", "propose implicit VR little endian TS only", LEI, fallbacks=False
-    ),
-    SyntaxChoice(
-        "-xs",
-        "--propose-lossless",
-        "propose default JPEG lossless TS\nand all uncompressed transfer syntaxes",
-        uids.JPEG_LOSSLESS_SV1,
-    ),
-    SyntaxChoice(
-        "-xy",
-        "--propose-jpeg8",
-        "propose default JPEG lossy TS for 8 bit data\nand all uncompressed transfer syntaxes",
-        uids.JPEG_BASELINE,
-    ),
-    SyntaxChoice(
-        "-xx",
-        "--propose-jpeg12",
-        "propose default JPEG lossy TS for 12 bit data\nand all uncompressed transfer syntaxes",
-        uids.JPEG_EXTENDED,
-    ),
-    SyntaxChoice(
-        "-xv",
-        "--propose-j2k-lossless",
-        "propose JPEG 2000 lossless TS\nand all uncompressed transfer syntaxes",
-        uids.JPEG_2000_LOSSLESS,
-    ),
-    SyntaxChoice(
-        "-xw",
-        "--propose-j2k-lossy",
-        "propose JPEG 2000 lossy TS\nand all uncompressed transfer syntaxes",
-        uids.JPEG_2000,
-    ),
-    SyntaxChoice(
-        "-xt",
-        "--propose-jls-lossless",
-        "propose JPEG-LS lossless TS\nand all uncompressed transfer syntaxes",
-        uids.JPEG_LS_LOSSLESS,
-    ),
-    SyntaxChoice(
-        "-xu",
-        "--propose-jls-lossy",
-        "propose JPEG-LS lossy TS\nand all uncompressed transfer syntaxes",
-        uids.JPEG_LS_NEAR_LOSSLESS,
-    ),
-    SyntaxChoice(
-        "-xm",
-        "--propose-mpeg2",
-        "propose MPEG2 Main Profile @ Main Level TS",
-        uids.MPEG2_MAIN_PROFILE_MAIN_LEVEL,
-        _VIDEO,
-    ),
-    SyntaxChoice(
-        "-xh",
-        "--propose-mpeg2-high",
-        "propose MPEG2 Main Profile @ High Level TS",
-        uids.MPEG2_MAIN_PROFILE_HIGH_LEVEL,
-        _VIDEO,
-    ),
-    SyntaxChoice(
-        "-xn",
-        "--propose-mpeg4",
-        "propose MPEG4 AVC/H.264 HP / Level 4.1 TS",
-        uids.MPEG4_HIGH_PROFILE_LEVEL_4_1,
-        _VIDEO,
-    ),
-    SyntaxChoice(
-        "-xl",
-        "--propose-mpeg4-bd",
-        "propose MPEG4 AVC/H.264 BD-compatible TS",
-        "1.2.840.10008.1.2.4.103",
-        _VIDEO,
-    ),
-    SyntaxChoice(
-        "-x2",
-        "--propose-mpeg4-2-2d",
-        "propose MPEG4 AVC/H.264 HP / Level 4.2 TS (2D)",
-        "1.2.840.10008.1.2.4.104",
-        _VIDEO,
-    ),
-    SyntaxChoice(
-        "-x3",
-        "--propose-mpeg4-2-3d",
-        "propose MPEG4 AVC/H.264 HP / Level 4.2 TS (3D)",
-        "1.2.840.10008.1.2.4.105",
-        _VIDEO,
-    ),
-    SyntaxChoice(
-        "-xo",
-        "--propose-mpeg4-2-st",
-        "propose MPEG4 AVC/H.264 Stereo / Level 4.2 TS",
-        "1.2.840.10008.1.2.4.106",
-        _VIDEO,
-    ),
-    SyntaxChoice(
-        "-x4",
-        "--propose-hevc",
-        "propose HEVC/H.265 Main Profile / Level 5.1 TS",
-        uids.HEVC_MAIN_PROFILE_LEVEL_5_1,
-        _VIDEO,
-    ),
-    SyntaxChoice(
-        "-x5",
-        "--propose-hevc10",
-        "propose HEVC/H.265 Main 10 Profile / Level 5.1 TS",
-        uids.HEVC_MAIN_10_PROFILE_LEVEL_5_1,
-        _VIDEO,
-    ),
-    SyntaxChoice(
-        "-xr",
-        "--propose-rle",
-        "propose RLE lossless TS\nand all uncompressed transfer syntaxes",
-        uids.RLE_LOSSLESS,
-    ),
-    SyntaxChoice(
-        "-xd",
-        "--propose-deflated",
-        "propose deflated expl. VR little endian TS\nand all uncompressed transfer syntaxes",
-        DEFLATED,
-    ),
-)
-SYNTAX_BY_OPTION: Mapping[str, SyntaxChoice] = {choice.option: choice for choice in SYNTAX_CHOICES}
-DEFAULT_SYNTAX = SYNTAX_CHOICES[0]
-
-
-def preferred_syntax(choice: SyntaxChoice) -> str:
-    return choice.preferred if choice.preferred is not None else uids.local_endian_explicit()
-
-
-def syntax_lists(choice: SyntaxChoice) -> tuple[str, tuple[str, ...]]:
-    """(preferred, fallbacks) for a ``-x`` choice."""
-    preferred = preferred_syntax(choice)
-    if not choice.fallbacks:
-        return preferred, ()
-    return preferred, tuple(ts for ts in UNCOMPRESSED_FALLBACKS if ts != preferred)
 
 
 def sop_classes_to_propose(file_classes: Iterable[str], *, required_only: bool) -> list[str]:
