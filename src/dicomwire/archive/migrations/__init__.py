@@ -1,0 +1,1 @@
+"""Alembic migrations of the archive index (run in code by ``schema.upgrade``)."""
