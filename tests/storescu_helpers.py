@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO, cast
 
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
@@ -139,7 +140,9 @@ def decode_dataset(data: bytes, transfer_syntax: str) -> Dataset:
         import zlib
 
         data = zlib.decompress(data, -zlib.MAX_WBITS)
-    return read_dataset(DicomBytesIO(data), syntax.is_implicit_VR, syntax.is_little_endian)
+    # pydicom annotates fp as BinaryIO, but reads from its own DicomIO classes
+    fp = cast(BinaryIO, DicomBytesIO(data))
+    return read_dataset(fp, syntax.is_implicit_VR, syntax.is_little_endian)
 
 
 _SWAP = {"OW": 2, "OL": 4, "OF": 4, "OD": 8, "OV": 8}
@@ -198,7 +201,7 @@ def corpus(directory: Path, *, deflated: bool = True) -> list[Path]:
         "image_dfl.dcm",  # deflated
         "test-SR.dcm",  # comprehensive SR
     ]
-    files = []
+    files: list[Path] = []
     seen: set[str] = set()
     for name in names:
         if name == "image_dfl.dcm" and not deflated:
@@ -222,9 +225,9 @@ def corpus(directory: Path, *, deflated: bool = True) -> list[Path]:
 def multiframe(path: Path, frames: int = 40, rows: int = 128, columns: int = 128) -> Path:
     """A generated multi-frame grayscale secondary capture (about 1.3 MB)."""
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.7.3"
-    meta.MediaStorageSOPInstanceUID = str(pydicom.uid.generate_uid(prefix=None))
-    meta.TransferSyntaxUID = uids.EXPLICIT_VR_LITTLE_ENDIAN
+    meta.MediaStorageSOPClassUID = UID("1.2.840.10008.5.1.4.1.1.7.3")
+    meta.MediaStorageSOPInstanceUID = pydicom.uid.generate_uid(prefix=None)
+    meta.TransferSyntaxUID = UID(uids.EXPLICIT_VR_LITTLE_ENDIAN)
     ds = Dataset()
     ds.file_meta = meta
     ds.SOPClassUID = meta.MediaStorageSOPClassUID

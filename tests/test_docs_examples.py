@@ -13,7 +13,7 @@ from typing import Any
 import pydicom
 import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import generate_uid
+from pydicom.uid import UID, generate_uid
 
 from dicomwire import uids
 
@@ -41,7 +41,7 @@ def write_images(directory: Path, count: int) -> list[str]:
         ds.SOPInstanceUID = generate_uid()
         ds.PatientName = f"EXAMPLE^{number}"
         ds.file_meta = FileMetaDataset()
-        ds.file_meta.TransferSyntaxUID = uids.EXPLICIT_VR_LITTLE_ENDIAN
+        ds.file_meta.TransferSyntaxUID = UID(uids.EXPLICIT_VR_LITTLE_ENDIAN)
         ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
         ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
         ds.save_as(directory / f"image{number}.dcm", enforce_file_format=True)

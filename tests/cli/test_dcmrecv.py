@@ -14,7 +14,7 @@ import pydicom
 import pytest
 from dcmrecv_process import Running, dcmrecv, free_port, tree
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian
+from pydicom.uid import UID, ExplicitVRLittleEndian
 
 from dicomwire import uids
 from dicomwire.cli import dcmrecv as tool
@@ -49,8 +49,8 @@ def make_file(path: Path, instance: str, *, extra: int = 0, **values: str) -> Pa
         ds.EncapsulatedDocument = b"\x5a" * extra
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta.MediaStorageSOPClassUID = SC
-    ds.file_meta.MediaStorageSOPInstanceUID = instance
+    ds.file_meta.MediaStorageSOPClassUID = UID(SC)
+    ds.file_meta.MediaStorageSOPInstanceUID = UID(instance)
     ds.save_as(path, enforce_file_format=True)
     return path
 

@@ -84,7 +84,7 @@ async def scp(
 ) -> AsyncIterator[Server]:
     settings = AcceptorSettings(ae_title="ARCHIVE", supported={m: tuple(syntaxes) for m in models})
     handlers = {CFindRQ: find or make_find_handler(archive), CCancelRQ: ignore_cancel}
-    server = Server(settings, handlers)  # type: ignore[arg-type]
+    server = Server(settings, handlers)
     await server.start("127.0.0.1", 0)
     try:
         yield server

@@ -10,6 +10,7 @@ for the same bytes (findscu prints identifiers the same way; its default is
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 
 import pytest
 from pydicom.dataset import Dataset
@@ -374,7 +375,7 @@ ODD_CORRECTED = [
     "(0040,a30a) DS [1\\\\2 \x00]                                 #   6, 3 NumericValue",
 ]
 
-CASES = {
+CASES: dict[str, tuple[Callable[[], bytes], str, bool, list[str]]] = {
     "many VRs, explicit": (
         lambda: encode(many_vrs()),
         uids.EXPLICIT_VR_LITTLE_ENDIAN,

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -216,7 +217,7 @@ def test_error_order_follows_dcmtk(capsys: pytest.CaptureFixture[str]) -> None:
 def test_parser_error_and_checks(capsys: pytest.CaptureFixture[str]) -> None:
     p = echoscu_parser()
 
-    def check(ns: argparse.Namespace, given: list[str]) -> None:
+    def check(ns: argparse.Namespace, given: Sequence[str]) -> None:
         if ns.abort and "--repeat" in given:
             raise CommandLineError("--abort not allowed with --repeat")
 
@@ -455,9 +456,7 @@ def test_run_tool_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
 
     assert options.run_tool(echoscu_parser(), interrupted, ["h", "1"]) == 130
     # logging is always cleaned up
-    assert not [
-        h for h in cli_logging._logging.getLogger("dicomwire").handlers if getattr(h, "_dicomwire_cli", False)
-    ]
+    assert not [h for h in logging.getLogger("dicomwire").handlers if getattr(h, "_dicomwire_cli", False)]
 
 
 def test_network_settings() -> None:

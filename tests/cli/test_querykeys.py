@@ -17,7 +17,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import dcmwrite, write_dataset
 from pydicom.sequence import Sequence
-from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+from pydicom.uid import UID, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from dicomwire.dcmtk.querykeys import (
     QueryFileError,
@@ -360,9 +360,9 @@ def test_huge_item_index_refused() -> None:
 def write_with_meta(path: Path, ds: Dataset, syntax: str = ExplicitVRLittleEndian) -> Path:
     ds = copy.deepcopy(ds)
     ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = syntax
-    ds.file_meta.MediaStorageSOPClassUID = "1.2.276.0.7230010.3.1.0.1"
-    ds.file_meta.MediaStorageSOPInstanceUID = "1.2.3.4"
+    ds.file_meta.TransferSyntaxUID = UID(syntax)
+    ds.file_meta.MediaStorageSOPClassUID = UID("1.2.276.0.7230010.3.1.0.1")
+    ds.file_meta.MediaStorageSOPInstanceUID = UID("1.2.3.4")
     dcmwrite(path, ds, enforce_file_format=True)
     return path
 

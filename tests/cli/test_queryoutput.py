@@ -17,6 +17,7 @@ import struct
 import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import BinaryIO, cast
 
 import pytest
 from pydicom import dcmread
@@ -26,7 +27,7 @@ from pydicom.filebase import DicomBytesIO
 from pydicom.filereader import read_dataset
 from pydicom.filewriter import dcmwrite
 from pydicom.sequence import Sequence
-from pydicom.uid import ExplicitVRLittleEndian
+from pydicom.uid import UID, ExplicitVRLittleEndian
 
 from dicomwire import uids
 from dicomwire.dcmtk.formats.queryoutput import (
@@ -51,7 +52,9 @@ HEADER = b'<data-set xfer="1.2.840.10008.1.2.1" name="Little Endian Explicit">\n
 
 def raw_dataset(*elements: bytes) -> Dataset:
     """A data set as received: explicit VR little endian bytes, not yet decoded."""
-    ds = read_dataset(DicomBytesIO(b"".join(elements)), is_implicit_VR=False, is_little_endian=True)
+    # pydicom annotates fp as BinaryIO, but reads from its own DicomIO classes
+    fp = cast(BinaryIO, DicomBytesIO(b"".join(elements)))
+    ds = read_dataset(fp, is_implicit_VR=False, is_little_endian=True)
     ds.set_original_encoding(False, True)
     return ds
 
@@ -631,8 +634,8 @@ def test_same_xml_as_dcm2xml_for_pydicom_files(name: str) -> None:
 def write_file(path: Path, ds: Dataset) -> Path:
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta.MediaStorageSOPClassUID = DCMTK_GENERIC_FILE_SOP_CLASS
-    ds.file_meta.MediaStorageSOPInstanceUID = "1.2.3"
+    ds.file_meta.MediaStorageSOPClassUID = UID(DCMTK_GENERIC_FILE_SOP_CLASS)
+    ds.file_meta.MediaStorageSOPInstanceUID = UID("1.2.3")
     dcmwrite(path, ds, enforce_file_format=True)
     return path
 

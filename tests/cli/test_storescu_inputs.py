@@ -124,9 +124,10 @@ def test_required_only_reads_the_sop_class(
     tmp_path: Path, log: logging.Logger, caplog: pytest.LogCaptureFixture
 ) -> None:
     import pydicom
+    from pydicom.uid import UID
 
     ds = pydicom.dcmread(CT)
-    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.2.3.4.5"
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = UID("1.2.3.4.5")
     odd = tmp_path / "odd.dcm"
     ds.save_as(odd)
     files = check_inputs([str(CT)], required_only=True, halt=True, mode="auto", log=log)

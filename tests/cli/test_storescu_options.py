@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import pytest
 
+from dicomwire.cli import storescu
 from dicomwire.dcmtk.cmdline import options
-from storescu_helpers import run_ours_sync, storescu
+from storescu_helpers import run_ours_sync
 
 BASE = ["127.0.0.1", "104", "x.dcm"]
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pydicom
 import pytest
+from pydicom.uid import UID
 
 from dicomwire import uids
 from dicomwire.cli.storescu import send as storescu_send
@@ -53,7 +54,7 @@ def run(body: Callable[[], Awaitable[None]]) -> None:
 
 def _segmentation(tmp_path: Path) -> str:
     ds = pydicom.dcmread(CT)
-    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = uids.SEGMENTATION_STORAGE
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = UID(uids.SEGMENTATION_STORAGE)
     path = tmp_path / "seg.dcm"
     ds.save_as(path)
     return str(path)
@@ -317,7 +318,7 @@ def test_too_many_contexts_with_required(tmp_path: Path) -> None:
     paths = []
     ds = pydicom.dcmread(CT)
     for index, sop_class in enumerate(uids.DCMTK_ALL_STORAGE[:65]):
-        ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = sop_class
+        ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = UID(sop_class)
         path = tmp_path / f"f{index}.dcm"
         ds.save_as(path)
         paths.append(str(path))

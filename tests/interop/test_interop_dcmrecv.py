@@ -83,7 +83,7 @@ def _generated(directory: Path) -> list[Path]:
     from pydicom.filewriter import write_dataset
 
     files = []
-    cases = [(uid, "20200101") for uid in HOSTILE_UIDS]
+    cases: list[tuple[str, str | None]] = [(uid, "20200101") for uid in HOSTILE_UIDS]
     cases += [(f"1.2.3.4.{n}", date) for n, date in enumerate(SERIES_DATES)]
     for n, (uid, date) in enumerate(cases):
         ds = Dataset()
@@ -94,8 +94,8 @@ def _generated(directory: Path) -> list[Path]:
             ds.SeriesDate = date
         ds.file_meta = pydicom.dataset.FileMetaDataset()
         ds.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
-        ds.file_meta.MediaStorageSOPClassUID = SC
-        ds.file_meta.MediaStorageSOPInstanceUID = uid
+        ds.file_meta.MediaStorageSOPClassUID = pydicom.uid.UID(SC)
+        ds.file_meta.MediaStorageSOPInstanceUID = pydicom.uid.UID(uid)
         path = directory / f"gen{n}.dcm"
         ds.save_as(path, enforce_file_format=True)
         files.append(path)

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from pydicom import dcmread
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian
+from pydicom.uid import UID, ExplicitVRLittleEndian
 
 from dicomwire import uids
 from dicomwire.config import AcceptorSettings
@@ -154,8 +154,8 @@ def _instance(
     ds.ConversionType = "WSD"
     ds.file_meta = FileMetaDataset()
     ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta.MediaStorageSOPClassUID = SC
-    ds.file_meta.MediaStorageSOPInstanceUID = sop
+    ds.file_meta.MediaStorageSOPClassUID = UID(SC)
+    ds.file_meta.MediaStorageSOPInstanceUID = UID(sop)
     return ds
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pydicom
 import pytest
+from pydicom.uid import UID
 
 from dicomwire import uids
 from storescu_helpers import (
@@ -69,7 +70,7 @@ def proposed_contexts(dump: str) -> list[tuple[int, str, tuple[str, ...]]]:
 def files(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     directory = tmp_path_factory.mktemp("proposal")
     ds = pydicom.dcmread(CT)
-    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = uids.SEGMENTATION_STORAGE
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = UID(uids.SEGMENTATION_STORAGE)
     seg = directory / "seg.dcm"
     ds.save_as(seg)
     return [str(CT), str(J2K), str(MR), str(seg), str(RTPLAN)]
@@ -142,7 +143,7 @@ def _profile_for(paths: list[Path], directory: Path) -> Path:
 
 
 def _received(directory: Path) -> dict[str, pydicom.Dataset]:
-    found = {}
+    found: dict[str, pydicom.Dataset] = {}
     for path in directory.rglob("*"):
         if path.is_file():
             ds = pydicom.dcmread(path)
@@ -240,9 +241,9 @@ def workdir(tmp_path: Path) -> Path:
     (tmp_path / "text.txt").write_text("hello\n")
     (tmp_path / "dir1").mkdir()
     ds = pydicom.dcmread(CT)
-    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = uids.SEGMENTATION_STORAGE
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = UID(uids.SEGMENTATION_STORAGE)
     ds.save_as(tmp_path / "seg.dcm")
-    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = "1.2.3.4.5"
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = UID("1.2.3.4.5")
     ds.save_as(tmp_path / "unknown.dcm")
     verification = tmp_path / "verification.cfg"
     verification.write_text(

@@ -166,7 +166,7 @@ def test_dimse_timeout_when_scp_never_answers() -> None:
         await asyncio.sleep(30)
 
     async def main() -> None:
-        server = Server(AcceptorSettings(), {CEchoRQ: never_answer})  # type: ignore[dict-item]
+        server = Server(AcceptorSettings(), {CEchoRQ: never_answer})
         await server.start("127.0.0.1", 0)
         try:
             settings = RequestorSettings(contexts=ECHO, timeouts=Timeouts(dimse=0.3))

@@ -351,7 +351,7 @@ def test_discard_pending_removes_unfinished_temp_files(tmp_path: Path) -> None:
     sink = scp.open_sink(
         CStoreRQ(
             message_id=1,
-            affected_sop_class_uid=SC,  # type: ignore[arg-type]
+            affected_sop_class_uid=SC,
             affected_sop_instance_uid="1.2",
         ),
         INFO,

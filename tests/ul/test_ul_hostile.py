@@ -23,12 +23,12 @@ from test_ul_golden import (
     USER_INFO_RQ_ITEM,
     VERIFICATION,
 )
-from ul_helpers import MAKERS, make, sent_pdus, summary
+from ul_helpers import MAKERS, make, sent_pdus, state_of, summary
 
 from dicomwire.errors import RemoteProtocolError
 from dicomwire.ul.framing import PduReader
 from dicomwire.ul.machine import AbortIndication, UpperLayer
-from dicomwire.ul.pdu import AAbort, AAssociateRJ, AReleaseRP, decode_pdu, pdu_header
+from dicomwire.ul.pdu import AAbort, AAssociateRJ, AAssociateRQ, AReleaseRP, decode_pdu, pdu_header
 from dicomwire.ul.states import State
 
 h = bytes.fromhex
@@ -193,6 +193,7 @@ def test_upper_layer_aborts_on_invalid_pdu(pdu_type: int, body: bytes) -> None:
 
 def test_p_data_larger_than_our_maximum_aborts() -> None:
     ul = UpperLayer(requestor=True, max_pdu_length=1000)
+    assert isinstance(ASSOCIATE_RQ_PDU, AAssociateRQ)
     ul.associate(ASSOCIATE_RQ_PDU)
     ul.connection_made()
     ul.receive(ASSOCIATE_AC)
@@ -231,7 +232,7 @@ def test_input_after_a_bad_body_is_still_read() -> None:
     assert ul.state is State.STA13
     # The framing survived: the peer's A-ABORT is recognised (AA-2).
     assert summary(ul.receive(AAbort(0, 0).encode())) == ["stop-artim", "close"]
-    assert ul.state is State.STA1
+    assert state_of(ul) is State.STA1
 
 
 # -- property tests: random and mutated input ------------------------------------------------

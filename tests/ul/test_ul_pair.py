@@ -3,7 +3,7 @@ association lifecycles, from the first Connect to both sides back in Sta1."""
 
 from __future__ import annotations
 
-from ul_helpers import ConnectionPair, Side, sample_ac, sample_rj, sample_rq
+from ul_helpers import ConnectionPair, Side, last_event, sample_ac, sample_rj, sample_rq, state_of
 
 from dicomwire.ul.machine import (
     AbortIndication,
@@ -59,7 +59,7 @@ def test_full_association_data_both_ways_and_release() -> None:
     pair.do(pair.acceptor, "send_data", [PDV(1, True, True, b"late")])
     assert pair.requestor.events[-1] == DataIndication((PDV(1, True, True, b"late"),))
     pair.do(pair.acceptor, "release_response")
-    assert pair.requestor.events[-1] == ReleaseConfirmation()
+    assert last_event(pair.requestor) == ReleaseConfirmation()
     assert_finished(pair)
     assert wire_types(pair) == [
         "A_ASSOCIATE_RQ",
@@ -88,10 +88,10 @@ def test_release_collision() -> None:
     # The requestor answers first (AR-9); the acceptor gets its confirmation (AR-10).
     pair.do(pair.requestor, "release_response")
     assert (pair.requestor.ul.state, pair.acceptor.ul.state) == (State.STA11, State.STA12)
-    assert pair.acceptor.events[-1] == ReleaseConfirmation()
+    assert last_event(pair.acceptor) == ReleaseConfirmation()
     # Then the acceptor answers (AR-4); the requestor confirms and closes (AR-3).
     pair.do(pair.acceptor, "release_response")
-    assert pair.requestor.events[-1] == ReleaseConfirmation()
+    assert last_event(pair.requestor) == ReleaseConfirmation()
     assert_finished(pair)
     assert wire_types(pair)[-4:] == ["A_RELEASE_RQ", "A_RELEASE_RQ", "A_RELEASE_RP", "A_RELEASE_RP"]
 
@@ -161,7 +161,7 @@ def test_artim_expires_in_sta2() -> None:
     assert pair.acceptor.ul.state is State.STA2
     assert pair.acceptor.artim_running
     pair.do(pair.acceptor, "timer_expired")  # AA-2: the acceptor closes
-    assert pair.acceptor.ul.state is State.STA1
+    assert state_of(pair.acceptor.ul) is State.STA1
     [indication] = events_of(pair.requestor, AbortIndication)  # Sta5 + Evt17: AA-4
     assert isinstance(indication, AbortIndication) and indication.provider
     assert_finished(pair)
@@ -175,7 +175,7 @@ def test_artim_expires_in_sta13_after_abort() -> None:
     assert pair.requestor.ul.state is State.STA13
     assert pair.requestor.artim_running
     pair.do(pair.requestor, "timer_expired")  # AA-2
-    assert pair.requestor.ul.state is State.STA1
+    assert state_of(pair.requestor.ul) is State.STA1
     assert pair.acceptor.ul.state is State.STA1  # it saw the close: A-P-ABORT
     assert_finished(pair)
 
@@ -189,7 +189,7 @@ def test_artim_expires_in_sta13_after_release_response() -> None:
     assert pair.acceptor.ul.state is State.STA13
     assert pair.acceptor.artim_running
     pair.do(pair.acceptor, "timer_expired")
-    assert pair.acceptor.ul.state is State.STA1
+    assert state_of(pair.acceptor.ul) is State.STA1
     assert isinstance(pair.requestor.events[-1], AbortIndication)
     assert_finished(pair)
 

@@ -3,7 +3,7 @@ ours -> bytes -> pynetdicom decode, and pynetdicom encode -> bytes -> ours."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -143,7 +143,7 @@ def pynetdicom_associate(*, with_identity_ac: bool = False) -> Any:
         context = PresentationContext()
         context.context_id = context_id
         context.abstract_syntax = abstract
-        context.transfer_syntax = syntaxes
+        context.transfer_syntax = list(syntaxes)  # pynetdicom wants list[str | bytes | UID]
         contexts.append(context)
     primitive.presentation_context_definition_list = contexts
     maximum = prim.MaximumLengthNotification()
@@ -257,7 +257,9 @@ def test_pynetdicom_associate_rj_decoded_by_us() -> None:
 
 def test_pynetdicom_p_data_decoded_by_us() -> None:
     primitive = prim.P_DATA()
-    primitive.presentation_data_value_list = [[1, b"\x03command"], [1, b"\x00part1"], [7, b"\x02part2"]]
+    # pynetdicom annotates a list of (ID, PDV) tuples, but its setter only accepts [ID, PDV] lists
+    pdvs = [[1, b"\x03command"], [1, b"\x00part1"], [7, b"\x02part2"]]
+    primitive.presentation_data_value_list = cast("list[tuple[int, bytes]]", pdvs)
     pn = pn_pdu.P_DATA_TF()
     pn.from_primitive(primitive)
     data = pn.encode()

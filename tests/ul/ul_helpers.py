@@ -229,6 +229,21 @@ def make(state: State, requestor: bool) -> UpperLayer:
     return ul
 
 
+# mypy keeps the narrowing of an ``assert ul.state is State.STA2`` (or of an
+# ``assert side.events[-1] == ReleaseIndication()``) in force across the calls that
+# change the machine; a test that asserts again after driving it reads through these.
+
+
+def state_of(ul: UpperLayer) -> State:
+    """The machine's current state."""
+    return ul.state
+
+
+def last_event(side: Side) -> Effect:
+    """The latest event delivered to this side's user."""
+    return side.events[-1]
+
+
 # -- two machines wired together ----------------------------------------------------------
 
 
