@@ -23,12 +23,15 @@ from dicomwire.ul.items import (
 from dicomwire.ul.negotiation import propose
 from dicomwire.ul.pdu import AAssociateRJ, AAssociateRQ
 
-__all__ = ["AcceptorSettings", "ContextSpec", "RequestCheck", "RequestorSettings", "Timeouts"]
+__all__ = ["AcceptorSettings", "ContextSpec", "RequestCheck", "RequestorSettings", "SupportedFor", "Timeouts"]
 
 #: A proposed presentation context: abstract syntax and its transfer syntaxes.
 ContextSpec = tuple[str, Sequence[str]]
 #: Decides on a request before negotiation: None to go on, or a rejection.
 RequestCheck = Callable[[AAssociateRQ, tuple[str, int]], AAssociateRJ | None]
+#: What is accepted for one request (abstract syntax -> transfer syntaxes), when that
+#: depends on the request: its called AE title, what else it proposes.
+SupportedFor = Callable[[AAssociateRQ, tuple[str, int]], Mapping[str, Sequence[str]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,5 +113,7 @@ class AcceptorSettings:
     # Log (and match peers by) the looked-up host name, as DCMTK does; -dhl turns it off.
     host_lookup: bool = True
     check: RequestCheck | None = None
+    # when set, decides ``supported`` per request
+    supported_for: SupportedFor | None = None
     implementation_class_uid: str = uids.DICOMWIRE_IMPLEMENTATION_CLASS_UID
     implementation_version_name: str = uids.DICOMWIRE_IMPLEMENTATION_VERSION

@@ -86,9 +86,12 @@ def negotiate(
     """The answer to an A-ASSOCIATE-RQ: an accept with its usable contexts, or a reject."""
     if settings.check is not None and (rejection := settings.check(request, peer)) is not None:
         return rejection
+    supported = (
+        settings.supported if settings.supported_for is None else settings.supported_for(request, peer)
+    )
     answers = answer_contexts(
         request.presentation_contexts,
-        settings.supported,
+        supported,
         prefer_requestor_order=settings.prefer_requestor_order,
     )
     roles = answer_roles(request.user_information.role_selections, settings.roles)
@@ -235,10 +238,12 @@ class Server:
         try:
             if await self._establish(assoc):
                 self._active += 1
+                self.association_started(assoc)
                 try:
                     await self._dispatch_loop(assoc)
                 finally:
                     self._active -= 1
+                    self.association_ended(assoc)
             return
         except AssociationAborted as exc:
             log.info("Association Aborted: %s", exc)
@@ -253,6 +258,12 @@ class Server:
         # Also when the association already ended: a request rejected by negotiate() as
         # invalid, for one, would otherwise stay open in Sta3 with no timer running.
         assoc.abort()
+
+    def association_started(self, assoc: Association) -> None:
+        """Called once an association is accepted, before its first message (subclasses)."""
+
+    def association_ended(self, assoc: Association) -> None:
+        """Called when an accepted association is over, however it ended (subclasses)."""
 
     async def _peer_name(self, address: str) -> str:
         """The peer's host name as DCMTK logs it (reverse lookup, bounded), else its address."""
