@@ -27,7 +27,8 @@ __all__ = ["AcceptorSettings", "ContextSpec", "RequestCheck", "RequestorSettings
 
 #: A proposed presentation context: abstract syntax and its transfer syntaxes.
 ContextSpec = tuple[str, Sequence[str]]
-#: Decides on a request before negotiation: None to go on, or a rejection.
+#: Decides on a request before negotiation: None to go on, or a rejection.  The peer is
+#: (host name as looked up, or the address with host lookup off; port).
 RequestCheck = Callable[[AAssociateRQ, tuple[str, int]], AAssociateRJ | None]
 #: What is accepted for one request (abstract syntax -> transfer syntaxes), when that
 #: depends on the request: its called AE title, what else it proposes.

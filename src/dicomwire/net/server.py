@@ -293,7 +293,9 @@ class Server:
                 )
             )
             return False
-        outcome = negotiate(self.settings, request, assoc.peer_address)
+        # Checks see the peer as DCMTK matches it: by looked-up host name (-dhl: address).
+        peer = (assoc.peer_hostname or assoc.peer_address[0], assoc.peer_address[1])
+        outcome = negotiate(self.settings, request, peer)
         if isinstance(outcome, AAssociateRJ):
             if outcome is NO_ACCEPTABLE_CONTEXTS:
                 log.info("Refusing Association (no acceptable presentation contexts)")
