@@ -31,11 +31,11 @@ from dicomwire.dimse.messages import CCancelRQ, Message, encode_message
 from dicomwire.errors import (
     AcseTimeout,
     AssociationAborted,
-    AssociationError,
     DicomWireError,
     DimseTimeout,
     LocalProtocolError,
     NetworkTimeout,
+    NoAcceptedContext,
     ProtocolError,
     WriteError,
 )
@@ -566,4 +566,4 @@ class Association(asyncio.Protocol):
                 transfer_syntax is None or context.transfer_syntax == transfer_syntax
             ):
                 return context
-        raise AssociationError(f"no accepted presentation context for {abstract_syntax}")
+        raise NoAcceptedContext(f"no accepted presentation context for {abstract_syntax}")

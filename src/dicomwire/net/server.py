@@ -8,6 +8,7 @@ DIMSE/socket timeouts after it, and ``max_associations`` bounds the total.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import ssl as _ssl
@@ -212,7 +213,8 @@ class Server:
         """The task of one connection: it lasts until the connection is closed, so that
         ``close()`` can wait for every socket, whatever state its association is in."""
         try:
-            await self._handle(assoc)
+            async with self.serving_slot():
+                await self._handle(assoc)
             # After an A-ASSOCIATE-RJ or A-RELEASE-RP the peer closes (ARTIM otherwise);
             # after an abort the close is under way.  Bounded: then the connection is dropped.
             await assoc.wait_closed(self._artim)
@@ -258,6 +260,10 @@ class Server:
         # Also when the association already ended: a request rejected by negotiate() as
         # invalid, for one, would otherwise stay open in Sta3 with no timer running.
         assoc.abort()
+
+    def serving_slot(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """Entered around the whole of each connection (subclasses may queue them)."""
+        return contextlib.nullcontext()
 
     def association_started(self, assoc: Association) -> None:
         """Called once an association is accepted, before its first message (subclasses)."""

@@ -1,0 +1,102 @@
+"""Who may associate with the archive, and which presentation contexts each request gets.
+
+dcmqrscp's rules, as functions of the configuration and options:
+
+* the called AE title must be one of the AETable's (else rejected: called AE title not
+  recognized), and the caller must be one of that AE's peers when it lists any (else
+  rejected: calling AE title not recognized); ``refuse`` rejects everyone,
+  ``require_implementation_class_uid`` those that send none;
+* storage contexts only for an AE that may be written (``W``), query/retrieve contexts
+  only for one that may be read (``R``; DCMTK 3.6.7 does not check read access, we do),
+  only for the models not switched off; with ``no_parallel_store``, no storage contexts
+  while another association holds them for the same AE title.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Final
+
+from dicomwire import uids
+from dicomwire.archive.config import ArchiveConfig
+from dicomwire.archive.keys import MODELS, PATIENT_ROOT, PATIENT_STUDY_ONLY, STUDY_ROOT, Model
+from dicomwire.archive.options import ArchiveOptions
+from dicomwire.ul.pdu import AAssociateRJ, AAssociateRQ, RejectResult, RejectSource
+
+__all__ = ["PRIVATE_SHUTDOWN", "AssociationPolicy"]
+
+#: DCMTK's private SOP class that asks a server to shut down (termscu proposes it).
+PRIVATE_SHUTDOWN: Final = "1.2.276.0.7230010.3.4.1915765545.18030.917282194.0"
+_NO_REASON: Final = 1
+_CALLING_NOT_RECOGNIZED: Final = 3
+_CALLED_NOT_RECOGNIZED: Final = 7
+
+
+def _reject(reason: int) -> AAssociateRJ:
+    return AAssociateRJ(RejectResult.PERMANENT, RejectSource.SERVICE_USER, reason)
+
+
+def _storage_classes() -> tuple[str, ...]:
+    return tuple(sop.uid for sop in uids.SOP_CLASSES.values() if sop.service is uids.Service.STORAGE)
+
+
+class AssociationPolicy:
+    """The archive's ``check`` and ``supported_for`` (see the module)."""
+
+    def __init__(
+        self, config: ArchiveConfig, options: ArchiveOptions, storing: Callable[[str], bool]
+    ) -> None:
+        self.config = config
+        self.options = options
+        self.storing = storing  # is another association storing for this AE title?
+        self.storage_classes = _storage_classes()
+        switched_on = {
+            PATIENT_ROOT.name: options.patient_root,
+            STUDY_ROOT.name: options.study_root,
+            PATIENT_STUDY_ONLY.name: options.patient_study_only,
+        }
+        self.models: tuple[Model, ...] = tuple(m for m in MODELS if switched_on[m.name])
+
+    def check(self, request: AAssociateRQ, peer: tuple[str, int]) -> AAssociateRJ | None:
+        """None to go on negotiating, or the rejection (dcmqrscp's reasons)."""
+        if self.options.refuse:
+            return _reject(_NO_REASON)
+        if (
+            self.options.require_implementation_class_uid
+            and not request.user_information.implementation_class_uid
+        ):
+            return _reject(_NO_REASON)
+        area = self.config.area_for(request.called_ae)
+        if area is None:
+            return _reject(_CALLED_NOT_RECOGNIZED)
+        if not area.admits(request.calling_ae, (peer[0],)):
+            return _reject(_CALLING_NOT_RECOGNIZED)
+        return None
+
+    def wants_shutdown(self, request: AAssociateRQ) -> bool:
+        proposed = {context.abstract_syntax for context in request.presentation_contexts}
+        return self.options.allow_shutdown and PRIVATE_SHUTDOWN in proposed
+
+    def supported_for(self, request: AAssociateRQ, peer: tuple[str, int]) -> Mapping[str, Sequence[str]]:
+        """The contexts this request may have (abstract syntax -> transfer syntaxes)."""
+        area = self.config.area_for(request.called_ae)
+        syntaxes = self.options.preferred_syntaxes
+        supported: dict[str, Sequence[str]] = {uids.VERIFICATION: syntaxes}
+        if area is None:
+            return supported
+        proposed = {context.abstract_syntax for context in request.presentation_contexts}
+        if area.access.can_read:
+            supported.update(self._query_retrieve(proposed, syntaxes))
+        if area.access.can_write and not (self.options.no_parallel_store and self.storing(area.ae_title)):
+            storage = (*syntaxes, *self.options.accepted_compressed)
+            supported.update(dict.fromkeys(self.storage_classes, storage))
+        return supported
+
+    def _query_retrieve(self, proposed: set[str], syntaxes: Sequence[str]) -> dict[str, Sequence[str]]:
+        # C-MOVE and C-GET contexts (and --require-find, --disable-get) come with the
+        # retrieve service; until then a peer gets a clear "no acceptable context".
+        return {model.find: syntaxes for model in self.models}
+
+    def is_storage(self, abstract_syntax: str) -> bool:
+        sop = uids.SOP_CLASSES.get(abstract_syntax)
+        return sop is not None and sop.service is uids.Service.STORAGE

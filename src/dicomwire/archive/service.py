@@ -1,0 +1,192 @@
+"""The archive: a configuration, an index and a server, put together.
+
+::
+
+    archive = Archive(load_qrconfig("dcmqrscp.cfg"), ArchiveOptions())
+    await archive.start(None, 11112)
+    await archive.serve_forever()
+
+``start`` opens (or creates, or upgrades) the index, reconciles every storage area
+with it (leftover temporary files removed, rows without files dropped, files without
+rows indexed; logged), then listens.  The index is one database for all areas:
+``options.index_url``, else SQLite in the first storage area
+(``<area>/dicomwire-index.sqlite``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from dicomwire.archive.config import ArchiveConfig
+from dicomwire.archive.index import Index, sqlite_url
+from dicomwire.archive.options import ArchiveOptions
+from dicomwire.archive.policy import AssociationPolicy
+from dicomwire.archive.query import ArchiveFind
+from dicomwire.archive.store import ArchiveStore, StoredInstance, reconcile
+from dicomwire.config import AcceptorSettings
+from dicomwire.net.association import Association, MessageObserver
+from dicomwire.services.server import Server
+from dicomwire.ul.pdu import AAssociateRJ, AAssociateRQ
+
+__all__ = ["INDEX_FILE", "Archive"]
+
+log = logging.getLogger("dicomwire.archive")
+
+INDEX_FILE = "dicomwire-index.sqlite"
+
+
+class _ArchiveServer(Server):
+    """The server, plus what the archive tracks per association."""
+
+    def __init__(self, archive: Archive, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.archive = archive
+
+    @asynccontextmanager
+    async def serving_slot(self) -> AsyncIterator[None]:
+        """-s: one association at a time; the others wait for their turn."""
+        gate = self.archive.one_at_a_time
+        if gate is None:
+            yield
+            return
+        async with gate:
+            yield
+
+    def association_started(self, assoc: Association) -> None:
+        self.archive.association_started(assoc)
+
+    def association_ended(self, assoc: Association) -> None:
+        self.archive.association_ended(assoc)
+
+
+class Archive:
+    """A running (or ready to run) archive; see the module."""
+
+    def __init__(
+        self,
+        config: ArchiveConfig,
+        options: ArchiveOptions | None = None,
+        *,
+        observer: MessageObserver | None = None,
+        on_stored: Callable[[StoredInstance], None] | None = None,
+    ) -> None:
+        if not config.areas:
+            raise ValueError("the archive configuration has no AE title (AETable)")
+        self.config = config
+        self.options = options if options is not None else ArchiveOptions()
+        self.observer = observer
+        self.on_stored = on_stored
+        first = next(iter(config.areas.values()))
+        self.index_location = self.options.index_url or sqlite_url(os.path.join(first.path, INDEX_FILE))
+        self.policy = AssociationPolicy(config, self.options, self._is_storing)
+        self.index: Index | None = None
+        self.server: _ArchiveServer | None = None
+        self.shutdown_requested = asyncio.Event()
+        self._storing: Counter[str] = Counter()
+        self._store: ArchiveStore | None = None
+        self.one_at_a_time = asyncio.Semaphore(1) if self.options.single_process else None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    async def start(self, host: str | None, port: int) -> None:
+        """Open the index, reconcile the storage areas, listen."""
+        self.index = await asyncio.to_thread(Index.open, self.index_location)
+        await asyncio.to_thread(self._reconcile_all)
+        self._store = ArchiveStore(self.index, self.config, self.options, on_stored=self._stored)
+        find = ArchiveFind(self.index, self.config, self.options)
+        self.server = _ArchiveServer(
+            self, self._settings(), store=self._store, find=find, observer=self.observer
+        )
+        await self.server.start(host, port)
+
+    @property
+    def port(self) -> int:
+        assert self.server is not None
+        return self.server.port
+
+    async def serve_forever(self) -> None:
+        """Serve until closed, or until a peer sends the shutdown request (``allow_shutdown``)."""
+        assert self.server is not None
+        serving = asyncio.ensure_future(self.server.serve_forever())
+        stopping = asyncio.ensure_future(self.shutdown_requested.wait())
+        try:
+            await asyncio.wait([serving, stopping], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (serving, stopping):
+                task.cancel()
+            await asyncio.gather(serving, stopping, return_exceptions=True)
+
+    async def close(self) -> None:
+        """Stop listening, abort what is open, remove unfinished files, close the index."""
+        if self.server is not None:
+            await self.server.close()
+        if self._store is not None:
+            self._store.discard_pending()
+        if self.index is not None:
+            await asyncio.to_thread(self.index.close)
+            self.index = None
+
+    # -- negotiation ---------------------------------------------------------------------------
+    def _settings(self) -> AcceptorSettings:
+        options = self.options
+        return AcceptorSettings(
+            ae_title=next(iter(self.config.areas)),
+            supported={},
+            supported_for=self.policy.supported_for,
+            check=self._check,
+            max_pdu_length=options.max_pdu_length or self.config.max_pdu_size,
+            max_associations=self.config.max_associations,
+            timeouts=options.timeouts,
+            reject_without_contexts=False,  # dcmqrscp accepts, every context refused
+            host_lookup=options.host_lookup,
+        )
+
+    def _check(self, request: AAssociateRQ, peer: tuple[str, int]) -> AAssociateRJ | None:
+        rejection = self.policy.check(request, peer)
+        if rejection is None and self.policy.wants_shutdown(request):
+            log.warning("shutdown requested by %s (%s)", request.calling_ae, peer[0])
+            self.shutdown_requested.set()
+            return AAssociateRJ(1, 1, 1)
+        return rejection
+
+    def _is_storing(self, ae_title: str) -> bool:
+        return self._storing[ae_title] > 0
+
+    def association_started(self, assoc: Association) -> None:
+        if self._holds_storage(assoc):
+            self._storing[self._called(assoc)] += 1
+
+    def association_ended(self, assoc: Association) -> None:
+        if self._holds_storage(assoc):
+            self._storing[self._called(assoc)] -= 1
+
+    def _holds_storage(self, assoc: Association) -> bool:
+        return any(self.policy.is_storage(c.abstract_syntax) for c in assoc.contexts.values())
+
+    @staticmethod
+    def _called(assoc: Association) -> str:
+        return assoc.request.called_ae if assoc.request is not None else ""
+
+    # -- storage -------------------------------------------------------------------------------
+    def _stored(self, outcome: StoredInstance) -> None:
+        if self.on_stored is not None:
+            self.on_stored(outcome)
+
+    def _reconcile_all(self) -> None:
+        assert self.index is not None
+        for area in self.config.areas.values():
+            removed, dropped, added = reconcile(self.index, area)
+            if removed or dropped or added:
+                log.warning(
+                    "storage area %s (%s): removed %d unfinished files, dropped %d index rows "
+                    "without files, indexed %d files without rows",
+                    area.ae_title,
+                    area.path,
+                    removed,
+                    dropped,
+                    added,
+                )

@@ -1,0 +1,256 @@
+"""Storing into the archive: temporary file, then rename, then the index row.
+
+The data set streams into a temporary file inside the storage area as it arrives
+(``services.storage_sink``).  When it is complete the file is fsynced, parsed
+(without its pixel data), checked against the area's quota, renamed to its final
+name, and only then indexed; Success is answered after the index commit.  A crash
+at any point leaves either a ``.dicomwire-*.part`` leftover or a complete file
+without a row, and :func:`reconcile` (run at start-up) removes the first and
+indexes the second: nothing acknowledged is lost, nothing half-written is visible.
+
+File names are ``<modality>_<16 hex digits>.dcm`` (DCMTK's shape), the digits
+derived from the SOP Instance UID: whatever the UID holds, the name is safe, and
+storing the same instance again replaces its file in one rename.
+
+Quotas follow dcmqrscp: a study whose files would exceed ``max_bytes_per_study``
+is refused (0xA700); when a new study would make more than ``max_studies``, the
+least recently stored studies are deleted, files and rows together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Final
+
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+
+from dicomwire import uids
+from dicomwire.archive.config import ArchiveConfig, StorageArea
+from dicomwire.archive.index import Index, InvalidInstance
+from dicomwire.archive.options import ArchiveOptions
+from dicomwire.dimse import status
+from dicomwire.dimse.fragments import DatasetSink
+from dicomwire.dimse.messages import CStoreRQ
+from dicomwire.services.handlers import AssociationInfo, ReceivedInstance
+from dicomwire.services.storage_names import InstanceInfo
+from dicomwire.services.storage_sink import TEMP_PREFIX, TEMP_SUFFIX, InstanceSink, NullSink, SinkPlan
+
+__all__ = ["ArchiveStore", "StoredInstance", "instance_file_name", "reconcile"]
+
+log = logging.getLogger("dicomwire.archive")
+
+_REQUIRED: Final = (("StudyInstanceUID", "0020,000D"), ("SeriesInstanceUID", "0020,000E"))
+
+
+def instance_file_name(sop_class_uid: str, sop_instance_uid: str) -> str:
+    """The file name of an instance inside its storage area (safe for any UID)."""
+    digest = hashlib.sha256(sop_instance_uid.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    return f"{uids.dcmtk_modality_prefix(sop_class_uid)}_{digest}.dcm"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredInstance:
+    """What became of one received instance: the status answered, and its file or why not."""
+
+    status: int
+    area: str
+    path: str | None = None
+    error: str | None = None
+
+
+class ArchiveStore:
+    """The archive's storage handler (a :class:`StreamingStoreHandler`)."""
+
+    def __init__(
+        self,
+        index: Index,
+        config: ArchiveConfig,
+        options: ArchiveOptions,
+        *,
+        on_stored: Callable[[StoredInstance], None] | None = None,
+    ) -> None:
+        self.index = index
+        self.config = config
+        self.options = options
+        self.on_stored = on_stored
+        self._sinks: set[InstanceSink] = set()
+        # quota decisions and renames of one area happen one at a time (threads)
+        self._locks = {title: threading.Lock() for title in config.areas}
+
+    # -- receiving -------------------------------------------------------------------------------
+    def open_sink(self, request: CStoreRQ, info: AssociationInfo) -> DatasetSink:
+        area = self.config.area_for(info.called_ae)
+        if self.options.ignore_store or area is None:
+            return NullSink()
+        plan = SinkPlan(
+            directory=area.path,
+            info=InstanceInfo(
+                sop_class_uid=request.affected_sop_class_uid,
+                sop_instance_uid=request.affected_sop_instance_uid,
+                transfer_syntax=info.transfer_syntax,
+                calling_ae_title=info.calling_ae,
+            ),
+            naming=lambda instance: instance_file_name(instance.sop_class_uid, instance.sop_instance_uid),
+            meta_from_dataset=not self.options.stored_format.bit_preserving,
+            scan_series_date=False,
+            implementation_class_uid=uids.DICOMWIRE_IMPLEMENTATION_CLASS_UID,
+            implementation_version_name=uids.DICOMWIRE_IMPLEMENTATION_VERSION,
+        )
+        sink = InstanceSink(plan, on_done=self._sinks.discard)
+        if not sink.failed:
+            self._sinks.add(sink)
+        return sink
+
+    def discard_pending(self) -> None:
+        """Remove the temporary files of transfers not completed (at shutdown)."""
+        for sink in list(self._sinks):
+            sink.discard()
+
+    # -- completing ------------------------------------------------------------------------------
+    async def store(self, instance: ReceivedInstance, info: AssociationInfo) -> int:
+        area = self.config.area_for(info.called_ae)
+        sink = instance.sink
+        if sink is None:  # collected in memory: write it the same way
+            sink = self.open_sink(instance.request, info)
+            sink.write(instance.data or b"")
+        if isinstance(sink, NullSink) or area is None:
+            return status.SUCCESS if area is not None else status.OUT_OF_RESOURCES
+        assert isinstance(sink, InstanceSink)
+        try:
+            outcome = await asyncio.to_thread(self._complete, area, sink)
+        except BaseException:
+            sink.discard()
+            raise
+        if outcome.error is not None:
+            log.error("%s", outcome.error)
+        if self.on_stored is not None:
+            self.on_stored(outcome)
+        return outcome.status
+
+    def _complete(self, area: StorageArea, sink: InstanceSink) -> StoredInstance:
+        """Blocking: fsync, parse, quota, rename, index (runs in a thread)."""
+        sink.close()
+        if sink.failure is not None:
+            return StoredInstance(sink.failure[0], area.ae_title, None, sink.failure[1])
+        try:
+            sink.sync_and_release(True)
+        except OSError as exc:
+            sink.fail(status.OUT_OF_RESOURCES, str(exc))
+            return self._failed(area, status.OUT_OF_RESOURCES, f"cannot write to {area.path}: {exc}")
+        temp, relative = sink.temp_path, sink.relative_path
+        assert temp is not None and relative is not None
+        try:
+            with self._locks[area.ae_title]:
+                outcome = self._commit(area, temp, relative, sink.info.transfer_syntax)
+        finally:
+            _remove(temp)  # still there only when it was not renamed into place
+        sink.committed()
+        return outcome
+
+    def _commit(self, area: StorageArea, temp: str, relative: str, transfer_syntax: str) -> StoredInstance:
+        try:
+            dataset = _parse(temp)
+        except (InvalidInstance, OSError, ValueError) as exc:
+            return self._failed(area, status.CANNOT_UNDERSTAND, f"cannot store the received object: {exc}")
+        size = os.path.getsize(temp)
+        refusal = self._check_quota(area, str(dataset.StudyInstanceUID), size)
+        if refusal is not None:
+            return self._failed(area, status.OUT_OF_RESOURCES, refusal)
+        target = os.path.join(area.path, relative)
+        try:
+            os.replace(temp, target)
+            _fsync_directory(area.path)
+            replaced = self.index.add_instance(
+                area.ae_title, dataset, path=relative, size=size, transfer_syntax=transfer_syntax
+            )
+        except InvalidInstance as exc:
+            _remove(target)
+            return self._failed(area, status.CANNOT_UNDERSTAND, f"cannot store the received object: {exc}")
+        except Exception as exc:  # the database failed: the file must not outlive its missing row
+            _remove(target)
+            return self._failed(area, status.OUT_OF_RESOURCES, f"cannot index the received object: {exc}")
+        if replaced is not None and replaced.path != relative:
+            _remove(os.path.join(area.path, replaced.path))
+        log.info("stored %s", target)
+        return StoredInstance(status.SUCCESS, area.ae_title, target)
+
+    def _check_quota(self, area: StorageArea, study_uid: str, size: int) -> str | None:
+        quota = area.quota
+        if quota is None:
+            return None
+        if self.index.study_size(area.ae_title, study_uid) + size > quota.max_bytes_per_study:
+            return f"study {study_uid} would exceed the quota of {quota.max_bytes_per_study} bytes"
+        if self.index.study_size(area.ae_title, study_uid) == 0:  # a new study
+            surplus = self.index.study_count(area.ae_title) + 1 - quota.max_studies
+            for old in self.index.oldest_studies(area.ae_title, limit=max(surplus, 0)):
+                self._delete_study(area, old)
+        return None
+
+    def _delete_study(self, area: StorageArea, study_uid: str) -> None:
+        paths = self.index.delete_study(area.ae_title, study_uid)
+        for path in paths:
+            _remove(os.path.join(area.path, path))
+        log.warning("quota of %s: deleted study %s (%d files)", area.ae_title, study_uid, len(paths))
+
+    @staticmethod
+    def _failed(area: StorageArea, code: int, message: str) -> StoredInstance:
+        return StoredInstance(code, area.ae_title, None, message)
+
+
+def _parse(path: str) -> Dataset:
+    dataset = dcmread(path, stop_before_pixels=True)
+    for keyword, tag in _REQUIRED:
+        if not str(dataset.get(keyword, "") or ""):
+            raise InvalidInstance(f"no {keyword} ({tag}) in the data set")
+    return dataset
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def _fsync_directory(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def reconcile(index: Index, area: StorageArea) -> tuple[int, int, int]:
+    """Start-up repair of one area: (temporary files removed, rows without files dropped,
+    files without rows indexed).  Blocking."""
+    on_disk = {name for name in os.listdir(area.path) if os.path.isfile(os.path.join(area.path, name))}
+    leftovers = {n for n in on_disk if n.startswith(TEMP_PREFIX) and n.endswith(TEMP_SUFFIX)}
+    for name in leftovers:
+        _remove(os.path.join(area.path, name))
+    files = {n for n in on_disk - leftovers if n.endswith(".dcm")}
+    indexed = index.paths(area.ae_title)
+    dropped = index.remove_paths(area.ae_title, indexed - files) if indexed - files else 0
+    added = 0
+    for name in sorted(files - indexed):
+        added += _index_orphan(index, area, name)
+    return len(leftovers), dropped, added
+
+
+def _index_orphan(index: Index, area: StorageArea, name: str) -> int:
+    path = os.path.join(area.path, name)
+    try:
+        dataset = _parse(path)
+        syntax = str(dataset.file_meta.get("TransferSyntaxUID", uids.IMPLICIT_VR_LITTLE_ENDIAN))
+        index.add_instance(
+            area.ae_title, dataset, path=name, size=os.path.getsize(path), transfer_syntax=syntax
+        )
+    except Exception as exc:  # not ours, or damaged: leave it, say so
+        log.warning("cannot index %s found in the storage area: %s", path, exc)
+        return 0
+    return 1
