@@ -1,0 +1,47 @@
+"""dcmqrscp's lines for each DIMSE message, as DCMTK 3.6.7's archive prints them at ``-v``.
+
+Observed with ``dcmqrscp -v``: a C-STORE-RQ is announced ``Received Store SCP:``
+followed by its DIMSE dump, its response ``Sending:`` and its dump; a C-FIND-RQ
+``Received Find SCP:`` and its dump, then one ``Find SCP Response N [status: X]``
+line per response; a C-ECHO-RQ ``Received Echo SCP RQ: MsgID N``.  (The association
+lines, ``Association Received`` and the like, are the server's.)
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+
+from dicomwire.dcmtk.formats.dimse import dump_message
+from dicomwire.dcmtk.status import dcmtk_status_string
+from dicomwire.dimse.messages import CEchoRQ, CFindRQ, CFindRSP, CStoreRQ, CStoreRSP, Message
+from dicomwire.net.association import Association
+
+__all__ = ["DcmqrscpMessageLog"]
+
+
+class DcmqrscpMessageLog:
+    """Server observer printing dcmqrscp's line(s) for each message."""
+
+    def __init__(self, log: logging.Logger) -> None:
+        self.log = log
+        self._responses: Counter[tuple[int, int]] = Counter()  # (association, message ID)
+
+    def __call__(self, assoc: Association, incoming: bool, context_id: int, message: Message) -> None:
+        if not self.log.isEnabledFor(logging.INFO):
+            return
+        if isinstance(message, CStoreRQ | CStoreRSP):
+            heading = "Received Store SCP:" if incoming else "Sending:"
+            self.log.info("%s\n%s", heading, dump_message(message, "INCOMING" if incoming else "OUTGOING"))
+        elif isinstance(message, CFindRQ):
+            self.log.info("Received Find SCP:\n%s", dump_message(message, "INCOMING"))
+        elif isinstance(message, CFindRSP):
+            key = (id(assoc), message.message_id_being_responded_to)
+            self._responses[key] += 1
+            count = self._responses[key]
+            if message.status not in (0xFF00, 0xFF01):
+                del self._responses[key]
+            text = dcmtk_status_string(message.status, "find")
+            self.log.info("Find SCP Response %d [status: %s]", count, text)
+        elif isinstance(message, CEchoRQ):
+            self.log.info("Received Echo SCP RQ: MsgID %d", message.message_id)
