@@ -16,10 +16,15 @@ from dicomwire.dcmtk.cmdline.engine import DcmtkParser
 from dicomwire.dcmtk.cmdline.values import Integer
 
 __all__ = [
+    "ACCEPTANCE_BY_OPTION",
+    "ACCEPTANCE_CHOICES",
+    "DEFAULT_ACCEPTANCE",
     "DEFAULT_SYNTAX",
     "SYNTAX_BY_OPTION",
     "SYNTAX_CHOICES",
     "SyntaxChoice",
+    "accepted_syntaxes",
+    "add_acceptance_options",
     "add_compression_level_option",
     "add_new_vr_options",
     "add_proposal_options",
@@ -251,3 +256,103 @@ def add_compression_level_option(parser: DcmtkParser, subgroup: str) -> None:
         type=Integer(0, 9),
         default=6,
     )
+
+
+# -- the SCP side: +x=, +xe, ... +xi (dcmqrscp, storescp) --------------------------------
+# In DCMTK's help order; ``+x=`` is the default.  A context gets the first of the choice's
+# syntaxes that the peer proposed: the preferred one, then the uncompressed ones (explicit
+# little, explicit big, implicit little, minus the preferred one).  Unlike the -x table,
+# the video syntaxes keep their uncompressed fallbacks here, and ``+xi`` accepts only
+# implicit VR little endian.
+_ACCEPT = "accept implicit VR little endian TS only"
+ACCEPTANCE_CHOICES: tuple[SyntaxChoice, ...] = tuple(
+    SyntaxChoice(option, long, text, preferred, fallbacks=option != "+xi")
+    for option, long, text, preferred in (
+        ("+x=", "--prefer-uncompr", "prefer explicit VR local byte order (default)", None),
+        ("+xe", "--prefer-little", "prefer explicit VR little endian TS", LEE),
+        ("+xb", "--prefer-big", "prefer explicit VR big endian TS", BEE),
+        ("+xs", "--prefer-lossless", "prefer default JPEG lossless TS", uids.JPEG_LOSSLESS_SV1),
+        ("+xy", "--prefer-jpeg8", "prefer default JPEG lossy TS for 8 bit data", uids.JPEG_BASELINE),
+        ("+xx", "--prefer-jpeg12", "prefer default JPEG lossy TS for 12 bit data", uids.JPEG_EXTENDED),
+        ("+xv", "--prefer-j2k-lossless", "prefer JPEG 2000 lossless TS", uids.JPEG_2000_LOSSLESS),
+        ("+xw", "--prefer-j2k-lossy", "prefer JPEG 2000 lossy TS", uids.JPEG_2000),
+        ("+xt", "--prefer-jls-lossless", "prefer JPEG-LS lossless TS", uids.JPEG_LS_LOSSLESS),
+        ("+xu", "--prefer-jls-lossy", "prefer JPEG-LS lossy TS", uids.JPEG_LS_NEAR_LOSSLESS),
+        (
+            "+xm",
+            "--prefer-mpeg2",
+            "prefer MPEG2 Main Profile @ Main Level TS",
+            uids.MPEG2_MAIN_PROFILE_MAIN_LEVEL,
+        ),
+        (
+            "+xh",
+            "--prefer-mpeg2-high",
+            "prefer MPEG2 Main Profile @ High Level TS",
+            uids.MPEG2_MAIN_PROFILE_HIGH_LEVEL,
+        ),
+        (
+            "+xn",
+            "--prefer-mpeg4",
+            "prefer MPEG4 AVC/H.264 HP / Level 4.1 TS",
+            uids.MPEG4_HIGH_PROFILE_LEVEL_4_1,
+        ),
+        ("+xl", "--prefer-mpeg4-bd", "prefer MPEG4 AVC/H.264 BD-compatible TS", "1.2.840.10008.1.2.4.103"),
+        (
+            "+x2",
+            "--prefer-mpeg4-2-2d",
+            "prefer MPEG4 AVC/H.264 HP / Level 4.2 TS (2D)",
+            "1.2.840.10008.1.2.4.104",
+        ),
+        (
+            "+x3",
+            "--prefer-mpeg4-2-3d",
+            "prefer MPEG4 AVC/H.264 HP / Level 4.2 TS (3D)",
+            "1.2.840.10008.1.2.4.105",
+        ),
+        (
+            "+xo",
+            "--prefer-mpeg4-2-st",
+            "prefer MPEG4 AVC/H.264 Stereo / Level 4.2 TS",
+            "1.2.840.10008.1.2.4.106",
+        ),
+        (
+            "+x4",
+            "--prefer-hevc",
+            "prefer HEVC/H.265 Main Profile / Level 5.1 TS",
+            uids.HEVC_MAIN_PROFILE_LEVEL_5_1,
+        ),
+        (
+            "+x5",
+            "--prefer-hevc10",
+            "prefer HEVC/H.265 Main 10 Profile / Level 5.1 TS",
+            uids.HEVC_MAIN_10_PROFILE_LEVEL_5_1,
+        ),
+        ("+xr", "--prefer-rle", "prefer RLE lossless TS", uids.RLE_LOSSLESS),
+        ("+xd", "--prefer-deflated", "prefer deflated expl. VR little endian TS", DEFLATED),
+        ("+xi", "--implicit", _ACCEPT, LEI),
+    )
+)
+ACCEPTANCE_BY_OPTION: Mapping[str, SyntaxChoice] = {choice.option: choice for choice in ACCEPTANCE_CHOICES}
+DEFAULT_ACCEPTANCE = ACCEPTANCE_CHOICES[0]
+
+
+def accepted_syntaxes(choice: SyntaxChoice) -> tuple[str, ...]:
+    """What an SCP accepts for a ``+x`` choice, most wanted first."""
+    return proposed_syntaxes(choice)
+
+
+def add_acceptance_options(
+    parser: DcmtkParser, options: Sequence[str], *, help_overrides: Mapping[str, str] | None = None
+) -> None:
+    """The ``+x`` options named in ``options`` (in DCMTK's order), into ``ns.preference``."""
+    overrides = help_overrides or {}
+    for option in options:
+        choice = ACCEPTANCE_BY_OPTION[option]
+        parser.add_option(
+            choice.option,
+            choice.long,
+            overrides.get(option, choice.help),
+            dest="preference",
+            const=choice.option,
+            default=DEFAULT_ACCEPTANCE.option if choice is DEFAULT_ACCEPTANCE else None,
+        )

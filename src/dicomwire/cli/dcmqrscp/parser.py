@@ -1,0 +1,401 @@
+"""dcmqrscp's command line: DCMTK 3.6.7's options, help layout and dependency errors.
+
+The checks run in the order DCMTK evaluates its command line, so that a command line with
+several problems gets the same first ``error:`` line.  Two values (``+p`` and ``+cl``) are
+therefore kept as typed until the check converts them: DCMTK looks at their dependencies
+before their values.  One difference remains: DCMTK reports "cannot disable all Q/R
+models" before a bad ``-to``/``-ta``/``-td``/``-pdu`` value, we report the value first.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+from typing import Any, Final
+
+from dicomwire.dcmtk.cmdline import options
+from dicomwire.dcmtk.cmdline.syntaxes import (
+    ACCEPTANCE_BY_OPTION,
+    ACCEPTANCE_CHOICES,
+    DEFLATED,
+    SYNTAX_BY_OPTION,
+    SYNTAX_CHOICES,
+    UNCOMPRESSED_FALLBACKS,
+    add_acceptance_options,
+    add_new_vr_options,
+    add_proposal_options,
+)
+from dicomwire.dcmtk.log import app_logger
+
+__all__ = ["DEFAULT_CONFIG_FILE", "EXIT_UNSUPPORTED", "PROG", "build_parser"]
+
+PROG: Final = "dcmqrscp"
+#: Read when there is no ``-c`` and it exists (DCMTK's compiled-in default is a path of its build).
+DEFAULT_CONFIG_FILE: Final = "dcmqrscp.cfg"
+#: Options we parse but cannot honour end the tool with this code (as TLS does in the other tools).
+EXIT_UNSUPPORTED: Final = 1
+# DCMTK lays the -c option out differently when its default is longer than this.
+_LONG_DEFAULT: Final = 16
+_LONG_COLUMN: Final = 22
+
+
+# -- building ---------------------------------------------------------------------------------
+def build_parser(config_default: str = DEFAULT_CONFIG_FILE) -> options.DcmtkParser:
+    """Every option of DCMTK 3.6.7's dcmqrscp, in its order (``config_default``: for the help only)."""
+    p = options.DcmtkParser(
+        PROG, "DICOM image archive (central test node)", no_arguments="run", long_column=_LONG_COLUMN
+    )
+    p.add_param(
+        "port", "tcp/ip port number to listen on\n(default: in config file)", optional=True, type=options.PORT
+    )
+    options.add_general_options(p)
+    _add_config_option(p, config_default)
+    _add_database_options(p)
+    _add_network_options(p)
+    _add_charset_options(p)
+    _add_output_options(p)
+    p.add_check(check_command_line)
+    return p
+
+
+def _add_config_option(p: options.DcmtkParser, default: str) -> None:
+    # DCMTK puts a long default on a line of its own under the help text.
+    if len(default) > _LONG_DEFAULT:
+        value_help, text = "[f]ilename: string", f"use specific configuration file\n(default: {default})"
+    else:
+        value_help, text = f"[f]ilename: string (default: {default})", "use specific configuration file"
+    p.add_option("-c", "--config", text, dest="config", value_help=value_help)
+
+
+_FLAGS: Final = (
+    (
+        "--require-find",
+        "reject all MOVE/GET presentation contexts for\nwhich no correspond. FIND context is proposed",
+    ),
+    (
+        "--no-parallel-store",
+        "reject multiple simultaneous STORE presentat.\ncontexts for one application entity title",
+    ),
+    ("--disable-get", "disable C-GET support"),
+    ("--allow-shutdown", "allow external shutdown via private SOP class"),
+)
+
+
+def _add_database_options(p: options.DcmtkParser) -> None:
+    add = p.add_option
+    p.add_group("multi-process options")
+    add("-s", "--single-process", "single process mode", dest="single_process", const=True, default=False)
+    add(None, "--fork", "fork child process for each assoc. (default)", dest="single_process", const=False)
+    p.add_group("database options")
+    p.add_subgroup("association negotiation")
+    for long, text in _FLAGS:
+        add(None, long, text)
+    p.add_subgroup("checking identifier validity")
+    for short, long, dest, const, text in (
+        ("-XF", "--check-find", "check_find", True, "check C-FIND identifier validity"),
+        (None, "--no-check-find", "check_find", False, "do not check C-FIND identifier validity (def.)"),
+        ("-XM", "--check-move", "check_move", True, "check C-MOVE identifier validity"),
+        (None, "--no-check-move", "check_move", False, "do not check C-MOVE identifier validity (def.)"),
+    ):
+        add(short, long, text, dest=dest, const=const, default=False)
+    p.add_subgroup("restriction of move targets")
+    for short, long, restriction, text in (
+        (None, "--move-unrestricted", "unrestricted", "do not restrict move destination (default)"),
+        ("-ZA", "--move-aetitle", "aetitle", "restrict move dest. to requesting AE title"),
+        ("-ZH", "--move-host", "host", "restrict move destination to requesting host"),
+        ("-ZV", "--move-vendor", "vendor", "restrict move destination to requesting vendor"),
+    ):
+        add(short, long, text, dest="move_restriction", const=restriction, default="unrestricted")
+    p.add_subgroup("restriction of query/retrieve models")
+    add("-QP", "--no-patient-root", "do not support Patient Root Q/R models")
+    add("-QS", "--no-study-root", "do not support Study Root Q/R models")
+    add("-QO", "--no-patient-study", "do not support Patient/Study Only Q/R models")
+
+
+def _add_network_options(p: options.DcmtkParser) -> None:
+    add = p.add_option
+    p.add_group("network options")
+    p.add_subgroup("association negotiation profiles from configuration file")
+    add(
+        "-xf",
+        "--assoc-config-file",
+        "use profile i from f for incoming associations\nuse profile o from f for outgoing associations",
+        dest="assoc_config_file",
+        nargs=3,
+        metavar="[f]ilename, [i]n-profile, [o]ut-profile",
+    )
+    p.add_subgroup("preferred network transfer syntaxes (incoming associations)")
+    add_acceptance_options(p, [choice.option for choice in ACCEPTANCE_CHOICES])
+    p.add_subgroup("proposed transmission transfer syntaxes (outgoing associations)")
+    add_proposal_options(p, [choice.option for choice in SYNTAX_CHOICES])
+    p.add_subgroup("network host access control (tcp wrapper)")
+    add(
+        "-ac",
+        "--access-full",
+        "accept connections from any host (default)",
+        dest="access_control",
+        const=False,
+        default=False,
+    )
+    add("+ac", "--access-control", "enforce host access control rules", dest="access_control", const=True)
+    p.add_subgroup("other network options")
+    options.add_connect_timeout_option(p)
+    options.add_acse_timeout_option(p)
+    options.add_dimse_timeout_option(p)
+    options.add_max_pdu_option(
+        p, help="set max receive pdu to n bytes\n(default: use value from configuration file)", default=None
+    )
+    add("-dhl", "--disable-host-lookup", "disable hostname lookup", dest="disable_host_lookup")
+    add(None, "--refuse", "refuse association")
+    add(None, "--reject", "reject association if no implement. class UID")
+    add(None, "--ignore", "ignore store data, receive but do not store")
+    add("-up", "--uid-padding", "silently correct space-padded UIDs", dest="uid_padding")
+
+
+_CHARSETS: Final = (
+    (
+        "+A7",
+        "--convert-to-ascii",
+        "",
+        "convert affected element values to 7-bit ASCII\n(default, unless overridden by config file)",
+    ),
+    ("+U8", "--convert-to-utf8", "ISO_IR 192", "convert affected element values to UTF-8"),
+    ("+L1", "--convert-to-latin1", "ISO_IR 100", "convert affected element values to ISO 8859-1"),
+)
+_USE_REQUEST: Final = (
+    "try to convert all element values that are\naffected by Specific Character Set (0008,0005)\n"
+    "to the one specified in the request data set,\nfall back to the one specified via\n"
+    "--convert-to-xxx if that is not possible\n(default, unless overridden by config file)"
+)
+_OVERRIDE: Final = (
+    "convert affected element values to the\ncharacter set specified via --convert-to-xxx,\n"
+    "ignoring the one specified in the request"
+)
+
+
+def _add_charset_options(p: options.DcmtkParser) -> None:
+    add = p.add_option
+    p.add_group("processing options")
+    p.add_subgroup("specific character set")
+    add("+Cr", "--use-request-charset", _USE_REQUEST, dest="charset_override", const=False)
+    add("-Cr", "--override-charset", _OVERRIDE, dest="charset_override", const=True)
+    for short, long, charset, text in _CHARSETS:
+        add(short, long, text, dest="charset", const=charset)
+    add(
+        "+C",
+        "--convert-to-charset",
+        "convert affected element values to the char.\nset specified by the DICOM defined term c",
+        dest="charset",
+        metavar="[c]harset",
+    )
+    add(
+        "-Ct",
+        "--transliterate",
+        "try to approximate characters that cannot be\nrepresented through similar looking characters",
+    )
+    add(
+        "-Cd",
+        "--discard-illegal",
+        "discard characters that cannot be represented\nin destination character set",
+        dest="discard_illegal",
+    )
+
+
+class _Deferred:
+    """A value type that keeps the word as typed; :func:`check_command_line` converts it later."""
+
+    def __init__(self, inner: options.Integer) -> None:
+        self.inner = inner
+        self.kind = inner.kind
+
+    def describe(self) -> str:
+        return self.inner.describe()
+
+    def convert(self, raw: str, *, parameter: bool) -> Any:
+        return raw
+
+
+_PAD: Final = options.Integer(0, unsigned=True)
+_LEVEL: Final = options.Integer(0, 9, unsigned=True)
+_WRITE_XFER: Final = (
+    ("+t=", "--write-xfer-same", "write with same TS as input (default)"),
+    ("+te", "--write-xfer-little", "write with explicit VR little endian TS"),
+    ("+tb", "--write-xfer-big", "write with explicit VR big endian TS"),
+    ("+ti", "--write-xfer-implicit", "write with implicit VR little endian TS"),
+    ("+td", "--write-xfer-deflated", "write with deflated expl. VR little endian TS"),
+)
+
+
+def _add_output_options(p: options.DcmtkParser) -> None:
+    add = p.add_option
+    p.add_group("output options")
+    p.add_subgroup("bit preserving mode")
+    add(
+        "-B",
+        "--normal",
+        "allow implicit format conversions (default)",
+        dest="bit_preserving",
+        const=False,
+        default=False,
+    )
+    add("+B", "--bit-preserving", "write data exactly as read", dest="bit_preserving", const=True)
+    p.add_subgroup("output file format")
+    add("+F", "--write-file", "write file format (default)", dest="write_file", const=True, default=True)
+    add(
+        "-F",
+        "--write-dataset",
+        "write data set without file meta information",
+        dest="write_file",
+        const=False,
+    )
+    p.add_subgroup("output transfer syntax (not with --bit-preserving or compressed transmission)")
+    for short, long, text in _WRITE_XFER:
+        add(short, long, text, dest="write_xfer", const=short, default="+t=")
+    add_new_vr_options(p)
+    p.add_subgroup("group length encoding (not with --bit-preserving)")
+    for short, long, const, text in (
+        ("+g=", "--group-length-recalc", "recalc", "recalculate group lengths if present (default)"),
+        ("+g", "--group-length-create", "create", "always write with group length elements"),
+        ("-g", "--group-length-remove", "remove", "always write without group length elements"),
+    ):
+        add(short, long, text, dest="group_length", const=const, default="recalc")
+    p.add_subgroup("length encoding in sequences and items (not with --bit-preserving)")
+    add(
+        "+e",
+        "--length-explicit",
+        "write with explicit lengths (default)",
+        dest="explicit_lengths",
+        const=True,
+        default=True,
+    )
+    add("-e", "--length-undefined", "write with undefined lengths", dest="explicit_lengths", const=False)
+    p.add_subgroup("data set trailing padding (not with --write-dataset or --bit-preserving)")
+    add("-p", "--padding-off", "no padding (default)", dest="padding", action="store_const", const=None)
+    add(
+        "+p",
+        "--padding-create",
+        "align file on multiple of f bytes\nand items on multiple of i bytes",
+        dest="padding",
+        nargs=2,
+        type=_Deferred(_PAD),
+        value_help="[f]ile-pad [i]tem-pad: integer",
+    )
+    p.add_subgroup("deflate compression level (only with -xd or --write-xfer-deflated/same)")
+    add(
+        "+cl",
+        "--compression-level",
+        "0=uncompressed, 1=fastest, 9=best compression",
+        dest="compression_level",
+        type=_Deferred(_LEVEL),
+        value_help="[l]evel: integer (default: 6)",
+        default=6,
+    )
+
+
+# -- checking, in DCMTK's order -----------------------------------------------------------------
+def check_command_line(ns: argparse.Namespace, given: Sequence[str]) -> None:
+    """DCMTK's dependency checks; raises :class:`~dicomwire.dcmtk.cmdline.options.CommandLineError`."""
+    for step in _STEPS:
+        step(ns, given)
+
+
+def _processed(given: Sequence[str], block: Sequence[str]) -> list[str]:
+    """The options of an option block that DCMTK acts on, in its order.
+
+    DCMTK tests a block's options one after the other and acts on one only when it appears
+    further right than the last one it acted on: the rightmost wins, and the ones before it
+    are checked too when they come in that order.
+    """
+    last = {name: index for index, name in enumerate(given)}
+    done: list[str] = []
+    position = -1
+    for name in block:
+        at = last.get(name, -1)
+        if at > position:
+            done.append(name)
+            position = at
+    return done
+
+
+def _conflict(option: str, other: str, condition: bool) -> None:
+    if condition:
+        raise options.CommandLineError(f"{option} not allowed with {other}")
+
+
+def _models(ns: argparse.Namespace, given: Sequence[str]) -> None:
+    if ns.no_patient_root and ns.no_study_root and ns.no_patient_study:
+        raise options.CommandLineError("cannot disable all Q/R models")
+
+
+def _profiles(ns: argparse.Namespace, given: Sequence[str]) -> None:
+    if ns.assoc_config_file is None:
+        return
+    preference, proposal = ACCEPTANCE_BY_OPTION[ns.preference], SYNTAX_BY_OPTION[ns.proposal]
+    _conflict("--assoc-config-file", preference.long, ns.preference != "+x=")
+    _conflict("--assoc-config-file", proposal.long, ns.proposal != "-x=")
+    # DCMTK reads the profile file here; we cannot use association profiles yet.
+    app_logger(PROG).fatal("--assoc-config-file is not yet supported by dicomwire's dcmqrscp")
+    raise options.CommandLineExit(EXIT_UNSUPPORTED)
+
+
+def _is_compressed(option: str) -> bool:
+    preferred = ACCEPTANCE_BY_OPTION[option].preferred
+    return preferred is not None and preferred not in (*UNCOMPRESSED_FALLBACKS, DEFLATED)
+
+
+def _write_xfer(ns: argparse.Namespace, given: Sequence[str]) -> None:
+    compressed = _is_compressed(ns.preference)
+    for name in _processed(given, [long for _, long, _ in _WRITE_XFER]):
+        if name == "--write-xfer-same":
+            continue
+        _conflict(name, "--bit-preserving", ns.bit_preserving)
+        _conflict(name, ACCEPTANCE_BY_OPTION[ns.preference].long, compressed)
+
+
+_NOT_WHEN_BIT_PRESERVING: Final = (
+    ("--group-length-recalc", "--group-length-create", "--group-length-remove"),
+    ("--length-explicit", "--length-undefined"),
+)
+
+
+def _encoding(ns: argparse.Namespace, given: Sequence[str]) -> None:
+    for block in _NOT_WHEN_BIT_PRESERVING:
+        for name in _processed(given, block):
+            _conflict(name, "--bit-preserving", ns.bit_preserving)
+
+
+def _convert(name: str, kind: options.Integer, raw: str) -> int:
+    try:
+        return int(kind.convert(raw, parameter=False))
+    except options.InvalidValue as exc:
+        detail = f" ({exc.reason}: {raw})" if exc.reason else (f" ({raw})" if raw else "")
+        raise options.CommandLineError(f"Invalid value for option {name}{detail}") from None
+
+
+def _padding(ns: argparse.Namespace, given: Sequence[str]) -> None:
+    if "--padding-create" not in _processed(given, ("--padding-off", "--padding-create")):
+        return
+    _conflict("--padding-create", "--write-dataset", not ns.write_file)
+    _conflict("--padding-create", "--bit-preserving", ns.bit_preserving)
+    ns.padding = tuple(_convert("--padding-create", _PAD, raw) for raw in ns.padding)
+
+
+def _compression_level(ns: argparse.Namespace, given: Sequence[str]) -> None:
+    if not isinstance(ns.compression_level, str):
+        return
+    if not (ns.proposal == "-xd" or ns.write_xfer in ("+td", "+t=")):
+        raise options.CommandLineError(
+            "--compression-level only allowed with --propose-deflated, --write-xfer-deflated "
+            "or --write-xfer-same"
+        )
+    ns.compression_level = _convert("--compression-level", _LEVEL, ns.compression_level)
+
+
+_STEPS: Final[tuple[Callable[[argparse.Namespace, Sequence[str]], None], ...]] = (
+    _models,
+    _profiles,
+    _write_xfer,
+    _encoding,
+    _padding,
+    _compression_level,
+)

@@ -1,0 +1,275 @@
+"""Starting and running the archive the way dcmqrscp does: configuration, checks, listening, privileges.
+
+Every start-up failure is a :class:`StartupError` holding DCMTK's lines and exit code;
+:func:`run` prints them (``F:`` lines through the log, the configuration reader's
+``CONFIG Error:`` lines straight to stderr, as DCMTK does even with ``-q``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import errno
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from dicomwire.archive.config import ArchiveConfig, StorageArea, default_config
+from dicomwire.archive.service import Archive
+from dicomwire.cli.dcmqrscp.mapping import archive_config, archive_options, charset_given
+from dicomwire.cli.dcmqrscp.parser import DEFAULT_CONFIG_FILE, EXIT_UNSUPPORTED, PROG, build_parser
+from dicomwire.dcmtk.cmdline import options
+from dicomwire.dcmtk.log import app_logger
+from dicomwire.dcmtk.qrconfig import (
+    DEFAULT_PORT,
+    EXIT_CONFIG_ERROR,
+    QrConfigError,
+    dcmtk_error_lines,
+    load_qrconfig,
+)
+
+if sys.platform != "win32":
+    import grp
+    import pwd
+
+__all__ = [
+    "Configuration",
+    "StartupError",
+    "builtin_banner",
+    "check_storage_areas",
+    "drop_privileges",
+    "listen_failure",
+    "listen_port",
+    "load_configuration",
+    "refuse_unsupported",
+    "run",
+]
+
+_FATAL: Final = "F: "
+# What DCMTK honours and the archive cannot yet: refused, never ignored in silence.  The character
+# set options are already mapped onto the configuration (mapping.archive_config); their entry goes
+# once the archive converts character sets.
+_UNSUPPORTED: Final[tuple[tuple[Callable[[argparse.Namespace], bool], str], ...]] = (
+    (lambda ns: bool(ns.access_control), "--access-control (TCP wrapper host access control) is"),
+    (charset_given, "the character set options (+Cr -Cr +A7 +U8 +L1 +C -Ct -Cd) are"),
+)
+
+
+class StartupError(Exception):
+    """dcmqrscp cannot start: the lines to print (DCMTK's wording) and the exit code."""
+
+    def __init__(self, lines: Sequence[str], exit_code: int = EXIT_CONFIG_ERROR) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = tuple(lines)
+        self.exit_code = exit_code
+
+
+def _fatal(message: str, exit_code: int = EXIT_CONFIG_ERROR) -> StartupError:
+    return StartupError([_FATAL + message], exit_code)
+
+
+# -- configuration ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Configuration:
+    """The configuration to run, and whether it is the built-in default (no file at all)."""
+
+    config: ArchiveConfig
+    builtin: bool = False
+
+
+def load_configuration(ns: argparse.Namespace) -> Configuration:
+    """``-c FILE``, else ``./dcmqrscp.cfg`` if there is one, else the built-in default."""
+    path = ns.config
+    if path is None and not os.path.lexists(DEFAULT_CONFIG_FILE):
+        return Configuration(default_config(), builtin=True)
+    try:
+        return Configuration(load_qrconfig(path or DEFAULT_CONFIG_FILE))
+    except QrConfigError as exc:
+        raise StartupError(dcmtk_error_lines(exc)) from None
+
+
+def refuse_unsupported(ns: argparse.Namespace) -> None:
+    """Options DCMTK honours and we cannot yet end the tool (exit 1, as TLS does in the other tools)."""
+    for given, what in _UNSUPPORTED:
+        if given(ns):
+            raise _fatal(f"{what} not yet supported by dicomwire's dcmqrscp", EXIT_UNSUPPORTED)
+
+
+def _shown(path: str) -> str:
+    return path if os.path.isabs(path) else os.path.join(".", path)
+
+
+def _area_problem(area: StorageArea) -> int | None:
+    """The errno that makes *area* unusable, None if it is usable."""
+    if not os.path.exists(area.path):
+        return errno.ENOENT
+    if not os.path.isdir(area.path):
+        return errno.ENOTDIR
+    wanted = os.R_OK | os.X_OK | (os.W_OK if area.access.can_write else 0)
+    return None if os.access(area.path, wanted) else errno.EACCES
+
+
+def check_storage_areas(config: ArchiveConfig, *, create: bool = False) -> None:
+    """Every storage area must be a usable directory; with *create* missing ones are made."""
+    for area in config.areas.values():
+        if create:
+            try:
+                os.makedirs(area.path, exist_ok=True)
+            except OSError as exc:
+                reason = os.strerror(exc.errno) if exc.errno else str(exc)
+                raise _fatal(f"cannot create storage area {_shown(area.path)}: {reason}") from None
+        problem = _area_problem(area)
+        if problem is not None:
+            where = f"storage area {_shown(area.path)} of AE title {area.ae_title}"
+            raise _fatal(f"cannot use {where}: {os.strerror(problem)}")
+
+
+def listen_port(ns: argparse.Namespace, config: ArchiveConfig) -> int:
+    """The port parameter, else the configuration's NetworkTCPPort, else DCMTK's 104."""
+    if ns.port is not None:
+        return int(ns.port)
+    return config.port or DEFAULT_PORT
+
+
+# -- starting -----------------------------------------------------------------------------------
+def listen_failure(exc: OSError, port: int) -> StartupError:
+    """DCMTK's line for a port that cannot be listened on."""
+    if exc.errno in (errno.EACCES, errno.EPERM) and port < 1024:
+        return _fatal(f"cannot listen on port {port}, insufficient privileges")
+    reason = os.strerror(exc.errno) if exc.errno else str(exc)  # asyncio rewrites strerror
+    return _fatal(f"cannot initialize network: 0006:031c TCP Initialization Error: {reason}")
+
+
+async def _start(archive: Archive, port: int) -> None:
+    try:
+        await archive.start(None, port)
+    except OSError as exc:
+        raise listen_failure(exc, port) from None
+
+
+def _group_id(name: str) -> int:
+    try:
+        return int(grp.getgrnam(name).gr_gid)
+    except KeyError:
+        raise _fatal(f"bad group name {name}") from None
+
+
+def _user_id(name: str) -> int:
+    try:
+        return int(pwd.getpwnam(name).pw_uid)
+    except KeyError:
+        raise _fatal(f"bad user name {name}") from None
+
+
+def drop_privileges(config: ArchiveConfig) -> None:
+    """GroupName, then UserName, as DCMTK does once it listens (also when not started as root).
+
+    DCMTK keeps root's supplementary groups; started as root, we drop them too.
+    """
+    if sys.platform == "win32" or not (config.group_name or config.user_name):
+        return
+    if config.group_name:
+        gid = _group_id(config.group_name)
+        try:
+            os.setgid(gid)
+        except OSError:
+            raise _fatal(f"setgid: Unable to set group id to group {gid}") from None
+    if config.user_name:
+        uid = _user_id(config.user_name)
+        if os.geteuid() == 0:
+            os.setgroups([os.getgid()])
+        try:
+            os.setuid(uid)
+        except OSError:
+            raise _fatal(f"setuid: Unable to set user id to user {uid}") from None
+
+
+def builtin_banner(archive: Archive, port: int) -> str:
+    """What we say when running without any configuration file (a warning: shown by default)."""
+    area = next(iter(archive.config.areas.values()))
+    aet = area.ae_title
+    return (
+        f"no configuration file (no -c, no ./{DEFAULT_CONFIG_FILE}): using the built-in default\n"
+        f"  AE title {aet}, any peer, read and write, storage area {_shown(area.path)}\n"
+        f"  index: {archive.index_location}\n"
+        f"  send images: storescu -aec {aet} localhost {port} file...\n"
+        f"  query: findscu -S -aec {aet} -k QueryRetrieveLevel=STUDY -k PatientName localhost {port}"
+    )
+
+
+async def _serve_until_signalled(archive: Archive, ready: Callable[[], None]) -> None:
+    """Serve until SIGTERM or SIGINT (or the shutdown request the archive may accept).
+
+    *ready* runs once the signals are caught: whoever waits for it may send them.
+    """
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for number in signals:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(number, stop.set)
+    ready()
+    serving = asyncio.ensure_future(archive.serve_forever())
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([serving, stopping], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (serving, stopping):
+            task.cancel()
+        await asyncio.gather(serving, stopping, return_exceptions=True)
+        for number in signals:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(number)
+
+
+def _archive(config: ArchiveConfig, ns: argparse.Namespace) -> Archive:
+    try:
+        return Archive(config, archive_options(ns, config))
+    except ValueError as exc:
+        raise _fatal(f"bad config file: {config.source}: {exc}") from None
+
+
+async def _run(ns: argparse.Namespace, log: logging.Logger) -> int:
+    configuration = load_configuration(ns)
+    config = archive_config(ns, configuration.config)
+    check_storage_areas(config, create=configuration.builtin)
+    refuse_unsupported(ns)
+    port = listen_port(ns, config)
+    archive = _archive(config, ns)
+    try:
+        await _start(archive, port)
+        drop_privileges(config)
+
+        def ready() -> None:
+            if configuration.builtin:
+                log.warning("%s", builtin_banner(archive, archive.port))
+
+        await _serve_until_signalled(archive, ready)
+    finally:
+        await archive.close()
+    return options.EXIT_NO_ERROR
+
+
+def _emit(lines: Sequence[str], log: logging.Logger) -> None:
+    for line in lines:
+        if line.startswith(_FATAL):
+            log.fatal("%s", line[len(_FATAL) :])
+        else:
+            sys.stderr.write(line + "\n")
+            sys.stderr.flush()
+
+
+async def run(ns: argparse.Namespace) -> int:
+    """dcmqrscp: load the configuration, start the archive, serve until signalled."""
+    log = app_logger(PROG)
+    log.debug("%s\n", build_parser().banner())
+    try:
+        return await _run(ns, log)
+    except StartupError as exc:
+        _emit(exc.lines, log)
+        return exc.exit_code
