@@ -22,13 +22,15 @@ dcmtk:
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq dcmtk >/dev/null; }
 
+# The archive on $(PORT): ./dcmqrscp.cfg when there is one, else the built-in default
+# (AE title ARCHIVE, storage area ./archive, SQLite index inside it).
 run: $(STAMP)
-	@mkdir -p received
-	@echo "dicomwire: dcmrecv listening on port $(PORT), storing into ./received"
-	@echo "  check it:    $(BIN)/echoscu -v localhost $(PORT)"
-	@echo "  send images: $(BIN)/storescu -v localhost $(PORT) +sd +r <directory>"
+	@echo "dicomwire: dcmqrscp (the archive) on port $(PORT)"
+	@echo "  check it:    $(BIN)/echoscu -v -aec ARCHIVE localhost $(PORT)"
+	@echo "  send images: $(BIN)/storescu -v -aec ARCHIVE localhost $(PORT) +sd +r <directory>"
+	@echo "  query:       $(BIN)/findscu -v -S -aec ARCHIVE -k QueryRetrieveLevel=STUDY -k PatientName -k StudyInstanceUID localhost $(PORT)"
 	@echo "  stop it:     Ctrl-C"
-	$(BIN)/dcmrecv -v +xa -od received $(PORT)
+	$(BIN)/dcmqrscp -v $(PORT)
 
 test: $(STAMP) dcmtk lint
 	$(BIN)/python -m pytest -q

@@ -10,11 +10,8 @@ and keeps memory flat whatever the size of an instance.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import logging
 import os
-import signal
 from collections.abc import Callable, Mapping, Sequence
 
 from dicomwire import uids
@@ -232,33 +229,11 @@ async def run(ns: argparse.Namespace) -> int:
         return EXIT_CANNOT_START_SCP
     log.debug("listening on port %d", ns.port)
     try:
-        await _serve_until_signalled(server)
+        await options.serve_until_signalled(server.serve_forever)
     finally:
         await server.close()
         scp.discard_pending()
     return options.EXIT_NO_ERROR
-
-
-async def _serve_until_signalled(server: Server) -> None:
-    """Serve until SIGTERM or SIGINT; then stop accepting and abort what is open."""
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    signals = (signal.SIGTERM, signal.SIGINT)
-    for number in signals:
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(number, stop.set)
-    serving = asyncio.ensure_future(server.serve_forever())
-    stopping = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait([serving, stopping], return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (serving, stopping):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        for number in signals:
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(number)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,12 +8,9 @@ Every start-up failure is a :class:`StartupError` holding DCMTK's lines and exit
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import errno
 import logging
 import os
-import signal
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,6 +29,7 @@ from dicomwire.dcmtk.qrconfig import (
     dcmtk_error_lines,
     load_qrconfig,
 )
+from dicomwire.dcmtk.qrlog import DcmqrscpMessageLog
 
 if sys.platform != "win32":
     import grp
@@ -202,34 +200,9 @@ def builtin_banner(archive: Archive, port: int) -> str:
     )
 
 
-async def _serve_until_signalled(archive: Archive, ready: Callable[[], None]) -> None:
-    """Serve until SIGTERM or SIGINT (or the shutdown request the archive may accept).
-
-    *ready* runs once the signals are caught: whoever waits for it may send them.
-    """
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    signals = (signal.SIGTERM, signal.SIGINT)
-    for number in signals:
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(number, stop.set)
-    ready()
-    serving = asyncio.ensure_future(archive.serve_forever())
-    stopping = asyncio.ensure_future(stop.wait())
+def _archive(config: ArchiveConfig, ns: argparse.Namespace, log: logging.Logger) -> Archive:
     try:
-        await asyncio.wait([serving, stopping], return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in (serving, stopping):
-            task.cancel()
-        await asyncio.gather(serving, stopping, return_exceptions=True)
-        for number in signals:
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(number)
-
-
-def _archive(config: ArchiveConfig, ns: argparse.Namespace) -> Archive:
-    try:
-        return Archive(config, archive_options(ns, config))
+        return Archive(config, archive_options(ns, config), observer=DcmqrscpMessageLog(log))
     except ValueError as exc:
         raise _fatal(f"bad config file: {config.source}: {exc}") from None
 
@@ -240,7 +213,7 @@ async def _run(ns: argparse.Namespace, log: logging.Logger) -> int:
     check_storage_areas(config, create=configuration.builtin)
     refuse_unsupported(ns)
     port = listen_port(ns, config)
-    archive = _archive(config, ns)
+    archive = _archive(config, ns, log)
     try:
         await _start(archive, port)
         drop_privileges(config)
@@ -249,7 +222,7 @@ async def _run(ns: argparse.Namespace, log: logging.Logger) -> int:
             if configuration.builtin:
                 log.warning("%s", builtin_banner(archive, archive.port))
 
-        await _serve_until_signalled(archive, ready)
+        await options.serve_until_signalled(archive.serve_forever, ready)
     finally:
         await archive.close()
     return options.EXIT_NO_ERROR

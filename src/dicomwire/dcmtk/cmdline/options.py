@@ -73,6 +73,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import signal
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -673,3 +675,31 @@ def run_event_loop(coroutine: Coroutine[Any, Any, int]) -> int:
 
 async def _as_coroutine(run: Callable[[argparse.Namespace], Awaitable[int]], ns: argparse.Namespace) -> int:
     return await run(ns)
+
+
+async def serve_until_signalled(
+    serve: Callable[[], Awaitable[None]], ready: Callable[[], None] | None = None
+) -> None:
+    """Run ``serve`` until it returns or SIGTERM/SIGINT arrives (the SCP tools' main loop).
+
+    ``ready`` runs once the signals are caught: whoever waits for it may send them.
+    """
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for number in signals:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(number, stop.set)
+    if ready is not None:
+        ready()
+    serving = asyncio.ensure_future(serve())
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([serving, stopping], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (serving, stopping):
+            task.cancel()
+        await asyncio.gather(serving, stopping, return_exceptions=True)
+        for number in signals:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(number)
