@@ -41,6 +41,7 @@ from pydicom.filewriter import write_data_element, write_dataset
 from pydicom.multival import MultiValue
 
 from dicomwire import uids
+from dicomwire.dcmtk.xfer import dcmtk_xfer_name
 
 __all__ = [
     "VALUE_WIDTH",
@@ -83,13 +84,6 @@ _NUMBERS: Final[dict[str, tuple[str, int, Callable[[Any], str]]]] = {
     "OD": ("d", 8, repr),
 }
 _OTHER_VM_ONE: Final = frozenset({"OB", "OW", "OL", "OF", "OD", "OV", "UN", "??"})
-# Transfer syntax names as DCMTK prints them in "# Used TransferSyntax: ...".
-_SYNTAX_NAMES: Final = {
-    uids.IMPLICIT_VR_LITTLE_ENDIAN: "Little Endian Implicit",
-    uids.EXPLICIT_VR_LITTLE_ENDIAN: "Little Endian Explicit",
-    uids.EXPLICIT_VR_BIG_ENDIAN: "Big Endian Explicit",
-    uids.DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN: "Deflated Explicit VR Little Endian",
-}
 # Implicit VR: dictionary VRs that name a choice, resolved as DCMTK shows them.
 _AMBIGUOUS_VR: Final = {"US or SS": "xs", "OB or OW": "OW", "US or SS or OW": "xs", "US or OW": "US"}
 _DCMTK_UID_NAMES: Final[dict[str, str]] = {
@@ -109,7 +103,7 @@ def _format_float(value: float, digits: int) -> str:
 
 
 def transfer_syntax_name(transfer_syntax: str) -> str:
-    return _SYNTAX_NAMES.get(transfer_syntax, uids.name_of(transfer_syntax))
+    return dcmtk_xfer_name(transfer_syntax) or uids.name_of(transfer_syntax)
 
 
 def element_name(tag: int) -> str:

@@ -38,6 +38,7 @@ from pydicom.dataset import Dataset
 from dicomwire import uids
 from dicomwire.dcmtk.formats.dcmxml_model import CHARSET_VRS, Item, Node, Seq, Value, build_model
 from dicomwire.dcmtk.formats.dcmxml_text import HIDDEN, value_text
+from dicomwire.dcmtk.xfer import dcmtk_xfer_name
 
 __all__ = [
     "ConversionError",
@@ -78,24 +79,6 @@ def _escape(data: bytes, quote: bool) -> bytes:
 
 
 # == rendering ==========================================================================
-_XFER_NAMES: Final[Mapping[str, str]] = MappingProxyType(
-    {
-        "1.2.840.10008.1.2": "Little Endian Implicit",
-        "1.2.840.10008.1.2.1": "Little Endian Explicit",
-        "1.2.840.10008.1.2.2": "Big Endian Explicit",
-        "1.2.840.10008.1.2.1.99": "Deflated Explicit VR Little Endian",
-        "1.2.840.10008.1.2.4.50": "JPEG Baseline",
-        "1.2.840.10008.1.2.4.51": "JPEG Extended, Process 2+4",
-        "1.2.840.10008.1.2.4.70": "JPEG Lossless, Non-hierarchical, 1st Order Prediction",
-        "1.2.840.10008.1.2.4.80": "JPEG-LS Lossless",
-        "1.2.840.10008.1.2.4.81": "JPEG-LS Lossy (Near-lossless)",
-        "1.2.840.10008.1.2.4.90": "JPEG 2000 (Lossless only)",
-        "1.2.840.10008.1.2.4.91": "JPEG 2000 (Lossless or Lossy)",
-        "1.2.840.10008.1.2.5": "RLE Lossless",
-    }
-)
-
-
 def _attr(text: str) -> bytes:
     return _escape(text.encode("ascii", "replace"), False)
 
@@ -148,7 +131,7 @@ def _render_sequence(node: Seq, quote: bool, out: list[bytes]) -> None:
 
 
 def render_dataset(root: Item, transfer_syntax: str, quote: bool) -> bytes:
-    name = _XFER_NAMES.get(transfer_syntax, "Unknown Transfer Syntax")
+    name = dcmtk_xfer_name(transfer_syntax) or "Unknown Transfer Syntax"
     out = [b'<data-set xfer="%s" name="%s">\n' % (_attr(transfer_syntax), _attr(name))]
     _render_nodes(root.nodes, quote, out)
     out.append(b"</data-set>\n")
