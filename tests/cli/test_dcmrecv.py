@@ -20,11 +20,11 @@ from dicomwire import uids
 from dicomwire.cli import dcmrecv as tool
 from dicomwire.config import RequestorSettings
 from dicomwire.dcmtk import log as cli_logging
+from dicomwire.dcmtk.naming import DcmtkNaming, FileNaming
 from dicomwire.dimse import status
 from dicomwire.errors import AssociationRejected
 from dicomwire.net.client import associate
-from dicomwire.services.storage import FileNaming, inspect_file, store
-from dicomwire.services.storage_names import DcmtkNaming
+from dicomwire.services.storage import inspect_file, store
 from dicomwire.services.verification import echo
 
 ACCEPT_ALL = str(Path(tool.__file__).parent.parent / "data" / "accept-all.cfg")

@@ -9,13 +9,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dicomwire import uids
+from dicomwire.dcmtk.naming import DcmtkNaming, FileNaming, series_date_subdirectory
 from dicomwire.services.storage_names import (
-    DcmtkNaming,
-    FileNaming,
     InstanceInfo,
+    UidNaming,
     is_safe_relative_path,
     safe_uid_for_filename,
-    series_date_subdirectory,
 )
 
 NOW = datetime(2026, 11, 23, 5, 37, 21, 953633)
@@ -135,3 +134,14 @@ def test_series_date_subdirectories_match_dcmtk(value: str | None, expected: str
 )
 def test_safe_relative_paths(path: str, safe: bool) -> None:
     assert is_safe_relative_path(path) is safe
+
+
+@given(st.text(min_size=1, max_size=80))
+def test_uid_naming_is_dcmtks_default_and_stays_inside(uid: str) -> None:
+    """The library's default names files as dcmrecv's +fd does, safely."""
+    info = InstanceInfo(uids.CT_IMAGE_STORAGE, uid)
+    name = UidNaming()(info)
+    assert name == DcmtkNaming()(info)
+    assert is_safe_relative_path(name) and "/" not in name
+    assert UidNaming(".dcm")(info) == name + ".dcm"
+    assert UidNaming().overwrite and not UidNaming().needs_series_date

@@ -36,14 +36,13 @@ from storage_helpers import (
 )
 
 from dicomwire import uids
+from dicomwire.dcmtk.naming import DcmtkNaming, FileNaming
 from dicomwire.dcmtk.scplog import DcmtkMessageLog
 from dicomwire.dimse import status
 from dicomwire.dimse.messages import CStoreRQ, CStoreRSP
 from dicomwire.net.association import Association
 from dicomwire.services.handlers import AssociationInfo, ReceivedInstance
 from dicomwire.services.storage import (
-    DcmtkNaming,
-    FileNaming,
     FsyncPolicy,
     InstanceInfo,
     StorageSCP,

@@ -19,11 +19,12 @@ from dicomwire.config import AcceptorSettings, Timeouts
 from dicomwire.dcmtk.acceptorlog import association_logger
 from dicomwire.dcmtk.cmdline import options
 from dicomwire.dcmtk.log import app_logger
+from dicomwire.dcmtk.naming import DcmtkNaming, FileNaming
 from dicomwire.dcmtk.profiles import ProfileError, acceptor_choice, load_profile
 from dicomwire.dcmtk.scplog import DcmtkMessageLog
 from dicomwire.services.contexts import all_storage_contexts
 from dicomwire.services.server import Server
-from dicomwire.services.storage import DcmtkNaming, FileNaming, FsyncPolicy, StorageSCP, StoreOutcome
+from dicomwire.services.storage import FsyncPolicy, StorageSCP, StoreOutcome
 
 PROG = "dcmrecv"
 EXIT_INVALID_OUTPUT_DIRECTORY = 45

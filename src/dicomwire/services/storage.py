@@ -37,7 +37,7 @@ from dicomwire.services.dataset_head import (
     text_value,
 )
 from dicomwire.services.file_meta import TRANSFER_SYNTAX_UID, read_file_meta
-from dicomwire.services.storage_names import DcmtkNaming, FileNaming, InstanceInfo, Naming
+from dicomwire.services.storage_names import InstanceInfo, Naming, UidNaming
 from dicomwire.services.storage_scp import FsyncPolicy, StorageSCP, StoreOutcome
 from dicomwire.ul.negotiation import AcceptedContext
 
@@ -45,14 +45,13 @@ if TYPE_CHECKING:
     from pydicom.dataset import Dataset
 
 __all__ = [
-    "DcmtkNaming",
-    "FileNaming",
     "FsyncPolicy",
     "InstanceInfo",
     "Naming",
     "StorageSCP",
     "StoreOutcome",
     "StoreSource",
+    "UidNaming",
     "choose_context",
     "inspect_file",
     "store",

@@ -1,54 +1,25 @@
-"""Where a received instance is stored: DCMTK dcmrecv's file names and subdirectories.
+"""Where a received instance is stored: the naming protocol, and a safe default.
 
-Observed from DCMTK 3.6.7 dcmrecv (the reference), for the same input:
-
-* ``+fd`` (default): ``<prefix>.<SOP Instance UID of the C-STORE-RQ>``; an
-  existing file is overwritten after the warning
-  ``file already exists, overwriting: <path>``.
-* ``+fu``: ``<prefix>.X.<new UID>``; ``+fsu``: ``<prefix>_<16 hex digits>``;
-  ``+fst``: ``<YYYYMMDDhhmmss>.<microseconds>.<prefix>`` (local time).
-* ``-fe EXT`` appends EXT to every name.
-* ``+ssd``: ``data/<YYYY>/<MM>/<DD>/`` from the first value of Series Date
-  (0008,0021) when it is ``YYYYMMDD`` or ``YYYY.MM.DD`` (trailing blanks
-  ignored) with month 1-12 and day 1-31 (no calendar check: ``20210230`` is
-  fine); otherwise ``undef/<YYYYMMDD>/`` with today's date.
-* The prefix is DCMTK's modality abbreviation of the command's SOP class
-  (``UNKNOWN`` for a class it does not know).
-* Characters of the UID other than ASCII letters, digits and ``- . : @`` and
-  space become ``_``, one per byte: ``../../x`` is stored as ``SC..._.._x``
-  inside the output directory.
-
-Unlike DCMTK, the unique schemes never replace an existing file (the name is
-drawn again), and ``+fst`` draws again instead of overwriting too.
+A :class:`Naming` maps an instance to a path relative to the output directory;
+:func:`is_safe_relative_path` is checked on every name (nothing leaves the
+directory).  :class:`UidNaming`, the library's default, names a file
+``<modality>.<SOP Instance UID>`` with unsafe characters replaced by ``_``, one per
+byte (``../../x`` becomes ``SC..._.._x``), replacing an existing file of that name.
+DCMTK dcmrecv's other schemes are :mod:`dicomwire.dcmtk.naming`.
 """
 
 from __future__ import annotations
 
-import enum
 import re
-import secrets
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Final, Protocol
 
 from dicomwire import uids
 
-__all__ = [
-    "DcmtkNaming",
-    "FileNaming",
-    "InstanceInfo",
-    "Naming",
-    "is_safe_relative_path",
-    "safe_uid_for_filename",
-    "series_date_subdirectory",
-]
+__all__ = ["InstanceInfo", "Naming", "UidNaming", "is_safe_relative_path", "safe_uid_for_filename"]
 
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9.:@ -]")
-_DATE_PLAIN: Final = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})")
-_DATE_DOTTED: Final = re.compile(r"([0-9]{4})\.([0-9]{2})\.([0-9]{2})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,15 +49,6 @@ class Naming(Protocol):
     def __call__(self, info: InstanceInfo) -> str: ...
 
 
-class FileNaming(enum.StrEnum):
-    """dcmrecv's file name schemes (``+fd +fu +fsu +fst``)."""
-
-    DEFAULT = "default"
-    UNIQUE = "unique"
-    SHORT_UNIQUE = "short-unique"
-    SYSTEM_TIME = "system-time"
-
-
 def safe_uid_for_filename(uid: str) -> str:
     """A UID as DCMTK dcmrecv puts it in a file name (each unsafe byte -> ``_``).
 
@@ -96,67 +58,23 @@ def safe_uid_for_filename(uid: str) -> str:
     return _UNSAFE.sub("_", uid.encode("latin-1", errors="replace").decode("latin-1"))
 
 
-def series_date_subdirectory(series_date: str | None, today: datetime) -> str:
-    """``data/YYYY/MM/DD`` for a valid Series Date, else ``undef/YYYYMMDD`` (today)."""
-    if series_date is not None:
-        first = series_date.split("\\", 1)[0].rstrip(" \0")
-        match = _DATE_PLAIN.fullmatch(first) or _DATE_DOTTED.fullmatch(first)
-        if match is not None:
-            year, month, day = match.groups()
-            if 1 <= int(month) <= 12 and 1 <= int(day) <= 31:
-                return f"data/{year}/{month}/{day}"
-    return f"undef/{today:%Y%m%d}"
-
-
-def _default(prefix: str, info: InstanceInfo, now: datetime) -> str:
-    return f"{prefix}.{safe_uid_for_filename(info.sop_instance_uid)}"
-
-
-def _unique(prefix: str, info: InstanceInfo, now: datetime) -> str:
-    return f"{prefix}.X.2.25.{uuid.uuid4().int}"
-
-
-def _short_unique(prefix: str, info: InstanceInfo, now: datetime) -> str:
-    return f"{prefix}_{secrets.token_hex(8)}"
-
-
-def _system_time(prefix: str, info: InstanceInfo, now: datetime) -> str:
-    return f"{now:%Y%m%d%H%M%S}.{now:%f}.{prefix}"
-
-
-_SCHEMES: Final[dict[FileNaming, Callable[[str, InstanceInfo, datetime], str]]] = {
-    FileNaming.DEFAULT: _default,
-    FileNaming.UNIQUE: _unique,
-    FileNaming.SHORT_UNIQUE: _short_unique,
-    FileNaming.SYSTEM_TIME: _system_time,
-}
-
-
 @dataclass(frozen=True, slots=True)
-class DcmtkNaming:
-    """DCMTK dcmrecv's naming: ``scheme`` (+fd/+fu/+fsu/+fst), ``extension``
-    (-fe) and ``series_date_subdir`` (+ssd)."""
+class UidNaming:
+    """``<modality>.<SOP Instance UID><extension>``; an existing file is replaced."""
 
-    scheme: FileNaming = FileNaming.DEFAULT
     extension: str = ""
-    series_date_subdir: bool = False
-    clock: Callable[[], datetime] = field(default=datetime.now, compare=False, repr=False)
 
     @property
     def overwrite(self) -> bool:
-        return self.scheme is FileNaming.DEFAULT
+        return True
 
     @property
     def needs_series_date(self) -> bool:
-        return self.series_date_subdir
+        return False
 
     def __call__(self, info: InstanceInfo) -> str:
-        now = self.clock()
         prefix = uids.dcmtk_modality_prefix(info.sop_class_uid)
-        name = _SCHEMES[self.scheme](prefix, info, now) + self.extension
-        if not self.series_date_subdir:
-            return name
-        return f"{series_date_subdirectory(info.series_date, now)}/{name}"
+        return f"{prefix}.{safe_uid_for_filename(info.sop_instance_uid)}{self.extension}"
 
 
 def is_safe_relative_path(relative: str) -> bool:

@@ -34,7 +34,7 @@ from dicomwire.dimse import status
 from dicomwire.dimse.fragments import DatasetSink
 from dicomwire.dimse.messages import CStoreRQ
 from dicomwire.services.handlers import AssociationInfo, ReceivedInstance
-from dicomwire.services.storage_names import DcmtkNaming, InstanceInfo, Naming, is_safe_relative_path
+from dicomwire.services.storage_names import InstanceInfo, Naming, UidNaming, is_safe_relative_path
 from dicomwire.services.storage_sink import InstanceSink, NullSink, Opener, SinkPlan, open_temp_file
 
 __all__ = ["FsyncPolicy", "StorageSCP", "StoreOutcome"]
@@ -70,7 +70,8 @@ class StoreOutcome:
 class StorageSCP:
     """Stores received instances below ``directory``.
 
-    ``naming`` maps an instance to its relative path (``DcmtkNaming`` gives
+    ``naming`` maps an instance to its relative path (default ``UidNaming``;
+    ``dicomwire.dcmtk.naming.DcmtkNaming`` gives
     dcmrecv's); ``bit_preserving`` writes the meta header from the command
     (the data set is never touched in either mode, only normal mode reads its
     first elements); ``ignore`` receives and forgets (``--ignore``).
@@ -90,7 +91,7 @@ class StorageSCP:
         on_stored: Callable[[StoreOutcome], None] | None = None,
     ) -> None:
         self.directory = os.fspath(directory)
-        self.naming: Naming = naming if naming is not None else DcmtkNaming()
+        self.naming: Naming = naming if naming is not None else UidNaming()
         self.bit_preserving = bit_preserving
         self.fsync = FsyncPolicy(fsync)
         self.ignore = ignore
