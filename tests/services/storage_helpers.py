@@ -66,7 +66,7 @@ def run(coro: Awaitable[Any], limit: float = 60.0) -> Any:
 def encode(ds: Dataset, syntax: str) -> bytes:
     encoding = encoding_of(syntax)
     fp = DicomBytesIO()
-    fp.is_implicit_VR = encoding.implicit_vr
+    fp.is_implicit_VR = not encoding.explicit_vr
     fp.is_little_endian = encoding.little_endian
     write_dataset(fp, ds)
     data = fp.getvalue()

@@ -21,7 +21,6 @@ from dicomwire.services.dataset_head import (
     SERIES_DATE,
     SOP_CLASS_UID,
     SOP_INSTANCE_UID,
-    Encoding,
     HeadScanner,
     encoding_of,
     text_value,
@@ -62,7 +61,7 @@ def encode(ds: Dataset, syntax: str, *, undefined: bool = False) -> bytes:
             item.is_undefined_length_sequence_item = True
     encoding = encoding_of(syntax)
     fp = DicomBytesIO()
-    fp.is_implicit_VR = encoding.implicit_vr
+    fp.is_implicit_VR = not encoding.explicit_vr
     fp.is_little_endian = encoding.little_endian
     write_dataset(fp, ds)
     data = fp.getvalue()
@@ -160,8 +159,9 @@ def test_corrupt_deflate() -> None:
 
 
 def test_encoding_of_unknown_syntax_is_explicit_little() -> None:
-    assert encoding_of("1.2.3.4") == Encoding(implicit_vr=False, little_endian=True)
-    assert encoding_of(uids.JPEG_BASELINE) == Encoding(implicit_vr=False, little_endian=True)
+    for syntax in ("1.2.3.4", uids.JPEG_BASELINE):
+        encoding = encoding_of(syntax)
+        assert encoding.explicit_vr and encoding.little_endian and not encoding.deflated
 
 
 def test_file_meta_round_trip_with_pydicom() -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import warnings
 import zlib
 from io import BytesIO
-from typing import Final
 
 from pydicom.dataset import Dataset
 from pydicom.filebase import DicomBytesIO
@@ -20,10 +19,9 @@ from pydicom.filewriter import write_dataset
 
 from dicomwire import uids
 from dicomwire.errors import DatasetCodecError
+from dicomwire.services.dataset_head import encoding_of
 
 __all__ = ["decode_dataset", "deflate", "encode_dataset", "inflate", "syntax_of"]
-
-_EXPLICIT_LITTLE: Final = uids.TRANSFER_SYNTAXES[uids.EXPLICIT_VR_LITTLE_ENDIAN]
 
 
 def syntax_of(transfer_syntax: str, *, encapsulated_ok: bool = False) -> uids.TransferSyntax:
@@ -33,7 +31,7 @@ def syntax_of(transfer_syntax: str, *, encapsulated_ok: bool = False) -> uids.Tr
     syntax = uids.TRANSFER_SYNTAXES.get(transfer_syntax)
     if syntax is None:
         if encapsulated_ok:
-            return _EXPLICIT_LITTLE
+            return encoding_of(transfer_syntax)
         raise DatasetCodecError(f"unknown transfer syntax {transfer_syntax}")
     if syntax.encapsulated and not encapsulated_ok:
         raise DatasetCodecError(f"cannot encode identifiers in transfer syntax {transfer_syntax}")

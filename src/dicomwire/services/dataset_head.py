@@ -19,7 +19,6 @@ import re
 import struct
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Final
 
 from dicomwire import uids
@@ -51,26 +50,15 @@ _LONG_VRS: Final = frozenset(b"OB OD OF OL OV OW SQ SV UC UN UR UT UV".split())
 _VR: Final = re.compile(rb"[A-Z]{2}")
 
 
-@dataclass(frozen=True, slots=True)
-class Encoding:
-    """How a data set is encoded: VR explicitness, byte order, deflate."""
-
-    implicit_vr: bool
-    little_endian: bool
-    deflated: bool = False
-
-
-IMPLICIT_LITTLE: Final = Encoding(implicit_vr=True, little_endian=True)
-EXPLICIT_LITTLE: Final = Encoding(implicit_vr=False, little_endian=True)
+Encoding = uids.TransferSyntax  # what a reader needs of one: VR explicitness, byte order, deflate
+_EXPLICIT_LITTLE: Final = uids.TRANSFER_SYNTAXES[uids.EXPLICIT_VR_LITTLE_ENDIAN]
+IMPLICIT_LITTLE: Final = uids.TRANSFER_SYNTAXES[uids.IMPLICIT_VR_LITTLE_ENDIAN]
 
 
 def encoding_of(transfer_syntax: str) -> Encoding:
-    """The encoding of a transfer syntax; unknown ones are explicit VR little
-    endian, as every encapsulated syntax is (PS3.5 A.4)."""
-    known = uids.TRANSFER_SYNTAXES.get(transfer_syntax)
-    if known is None:
-        return EXPLICIT_LITTLE
-    return Encoding(not known.explicit_vr, known.little_endian, known.deflated)
+    """The description of a transfer syntax; unknown ones are explicit VR little
+    endian, as every encapsulated syntax's data set is (PS3.5 A.4)."""
+    return uids.TRANSFER_SYNTAXES.get(transfer_syntax, _EXPLICIT_LITTLE)
 
 
 def text_value(raw: bytes) -> str:
@@ -102,7 +90,7 @@ class _Reader:
         buf = self.buf
         if len(buf) - pos < 8:
             raise _NeedMore
-        if self.encoding.implicit_vr:
+        if not self.encoding.explicit_vr:
             group, element, length = self._tag_length.unpack_from(buf, pos)
             return (group << 16) | element, b"", length, pos + 8
         group, element, vr, short = self._tag_vr_short.unpack_from(buf, pos)
@@ -127,7 +115,7 @@ class _Reader:
 
     def nested(self, vr: bytes) -> _Reader:
         """The reader for the items of an undefined-length element: UN holds implicit VR LE."""
-        if vr == b"UN" and not self.encoding.implicit_vr:
+        if vr == b"UN" and self.encoding.explicit_vr:
             return _Reader(self.buf, IMPLICIT_LITTLE)
         return self
 
