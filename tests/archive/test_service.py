@@ -24,7 +24,7 @@ from archive_helpers import (
 import dicomwire
 from dicomwire import uids
 from dicomwire.archive.config import Access, Peer, Quota
-from dicomwire.archive.options import ArchiveOptions
+from dicomwire.archive.options import ArchiveOptions, StoredFormat
 from dicomwire.archive.policy import PRIVATE_SHUTDOWN
 from dicomwire.archive.service import INDEX_FILE, Archive
 from dicomwire.archive.store import instance_file_name
@@ -280,3 +280,20 @@ def test_single_process_serves_one_association_at_a_time(tmp_path: Path) -> None
 def test_archive_without_areas_is_an_error() -> None:
     with pytest.raises(ValueError, match="no AE title"):
         Archive(config())
+
+
+def test_output_options_rewrite_the_stored_file(tmp_path: Path) -> None:
+    fmt = StoredFormat(transfer_syntax=uids.IMPLICIT_VR_LITTLE_ENDIAN, group_length="create")
+    options = ArchiveOptions(host_lookup=False, stored_format=fmt)
+
+    async def main() -> None:
+        async with running(config(area(tmp_path)), options) as archive, connect(archive) as assoc:
+            assert (await dicomwire.store(assoc, instance("1.2.3.5"))).status == 0
+
+    run(main())
+    stored = tmp_path / "archive"
+    written = pydicom.dcmread(stored / instance_file_name(SC, "1.2.3.5"))
+    assert written.file_meta.TransferSyntaxUID == uids.IMPLICIT_VR_LITTLE_ENDIAN
+    assert (0x0008, 0x0000) in written  # group lengths created
+    assert written.PatientName == "DOE^JOHN"
+    assert [name for name in os.listdir(stored) if name.endswith(".part")] == []

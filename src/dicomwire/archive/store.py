@@ -2,11 +2,12 @@
 
 The data set streams into a temporary file inside the storage area as it arrives
 (``services.storage_sink``).  When it is complete the file is fsynced, parsed
-(without its pixel data), checked against the area's quota, renamed to its final
-name, and only then indexed; Success is answered after the index commit.  A crash
-at any point leaves either a ``.dicomwire-*.part`` leftover or a complete file
-without a row, and :func:`reconcile` (run at start-up) removes the first and
-indexes the second: nothing acknowledged is lost, nothing half-written is visible.
+(without its pixel data), checked against the area's quota, indexed, and renamed to
+its final name; Success is answered after both.  A crash at any point leaves a
+``.dicomwire-*.part`` leftover, or a row whose file is not there (yet), or (from
+older versions or a hand copy) a complete file without a row; :func:`reconcile`
+(run at start-up) removes the first, drops the second and indexes the third:
+nothing acknowledged is lost, nothing half-written is visible.
 
 File names are ``<modality>_<16 hex digits>.dcm`` (DCMTK's shape), the digits
 derived from the SOP Instance UID: whatever the UID holds, the name is safe, and
@@ -35,18 +36,28 @@ from pydicom.dataset import Dataset
 from dicomwire import uids
 from dicomwire.archive.config import ArchiveConfig, StorageArea
 from dicomwire.archive.index import Index, InvalidInstance
-from dicomwire.archive.options import ArchiveOptions
+from dicomwire.archive.options import ArchiveOptions, StoredFormat
+from dicomwire.archive.output import needs_rewrite, rewrite
 from dicomwire.dimse import status
 from dicomwire.dimse.fragments import DatasetSink
 from dicomwire.dimse.messages import CStoreRQ
+from dicomwire.errors import DatasetCodecError
 from dicomwire.services.handlers import AssociationInfo, ReceivedInstance
 from dicomwire.services.storage_names import InstanceInfo
-from dicomwire.services.storage_sink import TEMP_PREFIX, TEMP_SUFFIX, InstanceSink, NullSink, SinkPlan
+from dicomwire.services.storage_sink import (
+    TEMP_PREFIX,
+    TEMP_SUFFIX,
+    InstanceSink,
+    NullSink,
+    SinkPlan,
+    open_temp_file,
+)
 
 __all__ = ["ArchiveStore", "StoredInstance", "instance_file_name", "reconcile"]
 
 log = logging.getLogger("dicomwire.archive")
 
+_AS_RECEIVED: Final = StoredFormat()
 _REQUIRED: Final = (("StudyInstanceUID", "0020,000D"), ("SeriesInstanceUID", "0020,000E"))
 
 
@@ -151,36 +162,75 @@ class ArchiveStore:
             with self._locks[area.ae_title]:
                 outcome = self._commit(area, temp, relative, sink.info.transfer_syntax)
         finally:
-            _remove(temp)  # still there only when it was not renamed into place
+            _remove(temp)
         sink.committed()
         return outcome
 
     def _commit(self, area: StorageArea, temp: str, relative: str, transfer_syntax: str) -> StoredInstance:
         try:
             dataset = _parse(temp)
-        except (InvalidInstance, OSError, ValueError) as exc:
+            temp, transfer_syntax = self._reformat(area, temp, transfer_syntax)
+        except (InvalidInstance, DatasetCodecError, OSError, ValueError) as exc:
             return self._failed(area, status.CANNOT_UNDERSTAND, f"cannot store the received object: {exc}")
+        try:
+            return self._place(area, dataset, temp, relative, transfer_syntax)
+        finally:
+            _remove(temp)  # still there only when it was not renamed into place
+
+    def _place(
+        self, area: StorageArea, dataset: Dataset, temp: str, relative: str, transfer_syntax: str
+    ) -> StoredInstance:
+        """Quota, then the index row, then the rename.
+
+        Indexing first means a database failure leaves everything as it was (an instance
+        stored before under the same name keeps its file); a crash between the commit and
+        the rename leaves a row without its new file, which start-up drops or, for a
+        replaced instance, leaves pointing at the previous file: never acknowledged data lost.
+        """
         size = os.path.getsize(temp)
         refusal = self._check_quota(area, str(dataset.StudyInstanceUID), size)
         if refusal is not None:
             return self._failed(area, status.OUT_OF_RESOURCES, refusal)
         target = os.path.join(area.path, relative)
         try:
-            os.replace(temp, target)
-            _fsync_directory(area.path)
             replaced = self.index.add_instance(
                 area.ae_title, dataset, path=relative, size=size, transfer_syntax=transfer_syntax
             )
         except InvalidInstance as exc:
-            _remove(target)
             return self._failed(area, status.CANNOT_UNDERSTAND, f"cannot store the received object: {exc}")
-        except Exception as exc:  # the database failed: the file must not outlive its missing row
-            _remove(target)
+        except Exception as exc:  # the database failed: nothing was changed
             return self._failed(area, status.OUT_OF_RESOURCES, f"cannot index the received object: {exc}")
+        try:
+            os.replace(temp, target)
+            _fsync_directory(area.path)
+        except OSError as exc:
+            if replaced is None:  # take the new row back; a replaced one keeps its old file
+                self.index.remove_paths(area.ae_title, [relative])
+            return self._failed(area, status.OUT_OF_RESOURCES, f"cannot store the received object: {exc}")
         if replaced is not None and replaced.path != relative:
             _remove(os.path.join(area.path, replaced.path))
         log.info("stored %s", target)
         return StoredInstance(status.SUCCESS, area.ae_title, target)
+
+    def _reformat(self, area: StorageArea, temp: str, transfer_syntax: str) -> tuple[str, str]:
+        """Apply the output options: the file to keep and its transfer syntax.
+
+        With the default format the data set is kept as it was received (lossless, and
+        memory stays flat for any size); DCMTK's normal mode re-encodes every data set
+        (explicit lengths, padding removed), ours only when an output option asks.
+        """
+        fmt = self.options.stored_format
+        if fmt == _AS_RECEIVED or not needs_rewrite(fmt, transfer_syntax):
+            return temp, transfer_syntax
+        path, fp = open_temp_file(area.path)
+        fp.close()
+        try:
+            written = rewrite(temp, path, fmt, received_syntax=transfer_syntax, fsync=True)
+        except BaseException:
+            _remove(path)
+            raise
+        _remove(temp)
+        return path, written
 
     def _check_quota(self, area: StorageArea, study_uid: str, size: int) -> str | None:
         quota = area.quota
