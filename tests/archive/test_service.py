@@ -77,7 +77,7 @@ def test_peer_not_listed_is_rejected_and_listed_peer_admitted(tmp_path: Path) ->
         async with running(cfg) as archive:
             with pytest.raises(dicomwire.AssociationRejected) as caught:
                 await connect(archive, calling_ae="STRANGER")
-            assert caught.value.reason == 3
+            assert caught.value.reason == 7  # dcmqrscp: called AE title not recognized
             async with connect(archive, calling_ae="FRIEND") as assoc:
                 assert (await dicomwire.store(assoc, instance("1.2.3.1"))).status == 0
 

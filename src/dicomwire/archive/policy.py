@@ -4,7 +4,7 @@ dcmqrscp's rules, as functions of the configuration and options:
 
 * the called AE title must be one of the AETable's (else rejected: called AE title not
   recognized), and the caller must be one of that AE's peers when it lists any (else
-  rejected: calling AE title not recognized); ``refuse`` rejects everyone,
+  rejected with the same reason, as dcmqrscp does); ``refuse`` rejects everyone,
   ``require_implementation_class_uid`` those that send none;
 * storage contexts only for an AE that may be written (``W``), query/retrieve contexts
   only for one that may be read (``R``; DCMTK 3.6.7 does not check read access, we do),
@@ -28,7 +28,6 @@ __all__ = ["PRIVATE_SHUTDOWN", "AssociationPolicy"]
 #: DCMTK's private SOP class that asks a server to shut down (termscu proposes it).
 PRIVATE_SHUTDOWN: Final = "1.2.276.0.7230010.3.4.1915765545.18030.917282194.0"
 _NO_REASON: Final = 1
-_CALLING_NOT_RECOGNIZED: Final = 3
 _CALLED_NOT_RECOGNIZED: Final = 7
 
 
@@ -70,7 +69,7 @@ class AssociationPolicy:
         if area is None:
             return _reject(_CALLED_NOT_RECOGNIZED)
         if not area.admits(request.calling_ae, (peer[0],)):
-            return _reject(_CALLING_NOT_RECOGNIZED)
+            return _reject(_CALLED_NOT_RECOGNIZED)  # dcmqrscp's answer (CTN_BadAEService)
         return None
 
     def wants_shutdown(self, request: AAssociateRQ) -> bool:

@@ -13,9 +13,10 @@ File names are ``<modality>_<16 hex digits>.dcm`` (DCMTK's shape), the digits
 derived from the SOP Instance UID: whatever the UID holds, the name is safe, and
 storing the same instance again replaces its file in one rename.
 
-Quotas follow dcmqrscp: a study whose files would exceed ``max_bytes_per_study``
-is refused (0xA700); when a new study would make more than ``max_studies``, the
-least recently stored studies are deleted, files and rows together.
+Quotas follow dcmqrscp: an instance larger than ``max_bytes_per_study`` is refused
+(0xA700); one that would make its study exceed it deletes the study's oldest
+instances first; a new study beyond ``max_studies`` deletes the least recently
+stored studies, files and rows together.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from pydicom.dataset import Dataset
 
 from dicomwire import uids
 from dicomwire.archive.config import ArchiveConfig, StorageArea
-from dicomwire.archive.index import Index, InvalidInstance
+from dicomwire.archive.index import Index, InstanceRecord, InvalidInstance
 from dicomwire.archive.options import ArchiveOptions, StoredFormat
 from dicomwire.archive.output import needs_rewrite, rewrite
 from dicomwire.dimse import status
@@ -188,7 +189,7 @@ class ArchiveStore:
         replaced instance, leaves pointing at the previous file: never acknowledged data lost.
         """
         size = os.path.getsize(temp)
-        refusal = self._check_quota(area, str(dataset.StudyInstanceUID), size)
+        refusal = self._check_quota(area, dataset, size)
         if refusal is not None:
             return self._failed(area, status.OUT_OF_RESOURCES, refusal)
         target = os.path.join(area.path, relative)
@@ -232,17 +233,46 @@ class ArchiveStore:
         _remove(temp)
         return path, written
 
-    def _check_quota(self, area: StorageArea, study_uid: str, size: int) -> str | None:
+    def _check_quota(self, area: StorageArea, dataset: Dataset, size: int) -> str | None:
+        """Make room as dcmqrscp does; the reason to refuse, or None.
+
+        An instance larger than the byte quota on its own is refused.  Otherwise the
+        study's oldest instances are deleted until the new one fits (an instance stored
+        again does not count against itself), and a new study beyond ``max_studies``
+        deletes the least recently stored studies.
+        """
         quota = area.quota
         if quota is None:
             return None
-        if self.index.study_size(area.ae_title, study_uid) + size > quota.max_bytes_per_study:
-            return f"study {study_uid} would exceed the quota of {quota.max_bytes_per_study} bytes"
-        if self.index.study_size(area.ae_title, study_uid) == 0:  # a new study
+        if size > quota.max_bytes_per_study:
+            return f"the instance ({size} bytes) exceeds the study quota of {quota.max_bytes_per_study} bytes"
+        study_uid = str(dataset.StudyInstanceUID)
+        records = sorted(self._study_records(area, study_uid), key=lambda r: (r.stored_at, r.path))
+        kept = [r for r in records if r.sop_instance_uid != str(dataset.SOPInstanceUID)]
+        total = sum(r.size for r in kept) + size
+        doomed = []
+        while total > quota.max_bytes_per_study and kept:
+            oldest = kept.pop(0)
+            doomed.append(oldest.path)
+            total -= oldest.size
+        if doomed:
+            self.index.remove_paths(area.ae_title, doomed)
+            for path in doomed:
+                _remove(os.path.join(area.path, path))
+            log.warning(
+                "quota of %s: deleted %d instances of study %s", area.ae_title, len(doomed), study_uid
+            )
+        if not records:  # a new study
             surplus = self.index.study_count(area.ae_title) + 1 - quota.max_studies
             for old in self.index.oldest_studies(area.ae_title, limit=max(surplus, 0)):
                 self._delete_study(area, old)
         return None
+
+    def _study_records(self, area: StorageArea, study_uid: str) -> list[InstanceRecord]:
+        query = Dataset()
+        query.QueryRetrieveLevel = "STUDY"
+        query.StudyInstanceUID = study_uid
+        return list(self.index.instances_for(area.ae_title, "study", query))
 
     def _delete_study(self, area: StorageArea, study_uid: str) -> None:
         paths = self.index.delete_study(area.ae_title, study_uid)
