@@ -277,9 +277,15 @@ def test_single_process_serves_one_association_at_a_time(tmp_path: Path) -> None
     run(main())
 
 
-def test_archive_without_areas_is_an_error() -> None:
-    with pytest.raises(ValueError, match="no AE title"):
-        Archive(config())
+def test_archive_without_areas_rejects_every_association() -> None:
+    async def main() -> None:
+        async with running(config()) as archive:
+            assert archive.index_location == "sqlite://"
+            with pytest.raises(dicomwire.AssociationRejected) as caught:
+                await connect(archive)
+            assert caught.value.reason == 7
+
+    run(main())
 
 
 def test_output_options_rewrite_the_stored_file(tmp_path: Path) -> None:

@@ -10,7 +10,9 @@
 with it (leftover temporary files removed, rows without files dropped, files without
 rows indexed; logged), then listens.  The index is one database for all areas:
 ``options.index_url``, else SQLite in the first storage area
-(``<area>/dicomwire-index.sqlite``).
+(``<area>/dicomwire-index.sqlite``).  A configuration without any AE title is
+served too: every association is rejected (called AE title not recognized), as
+dcmqrscp does with Debian's example file.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import os
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 from dicomwire.archive.config import ArchiveConfig
 from dicomwire.archive.index import Index, sqlite_url
@@ -38,6 +41,14 @@ __all__ = ["INDEX_FILE", "Archive"]
 log = logging.getLogger("dicomwire.archive")
 
 INDEX_FILE = "dicomwire-index.sqlite"
+T = TypeVar("T")
+
+
+def _default_index(config: ArchiveConfig) -> str:
+    """SQLite in the first storage area; with no AE title at all (every association is
+    rejected, as dcmqrscp does with an empty AETable) an index in memory."""
+    first = next(iter(config.areas.values()), None)
+    return sqlite_url(os.path.join(first.path, INDEX_FILE)) if first is not None else "sqlite://"
 
 
 class _ArchiveServer(Server):
@@ -75,14 +86,11 @@ class Archive:
         observer: MessageObserver | None = None,
         on_stored: Callable[[StoredInstance], None] | None = None,
     ) -> None:
-        if not config.areas:
-            raise ValueError("the archive configuration has no AE title (AETable)")
         self.config = config
         self.options = options if options is not None else ArchiveOptions()
         self.observer = observer
         self.on_stored = on_stored
-        first = next(iter(config.areas.values()))
-        self.index_location = self.options.index_url or sqlite_url(os.path.join(first.path, INDEX_FILE))
+        self.index_location = self.options.index_url or _default_index(config)
         self.policy = AssociationPolicy(config, self.options, self._is_storing)
         self.index: Index | None = None
         self.server: _ArchiveServer | None = None
@@ -94,7 +102,7 @@ class Archive:
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self, host: str | None, port: int) -> None:
         """Open the index, reconcile the storage areas, listen."""
-        self.index = await asyncio.to_thread(Index.open, self.index_location)
+        self.index = await self._blocking(Index.open, self.index_location)
         await asyncio.to_thread(self._reconcile_all)
         self._store = ArchiveStore(self.index, self.config, self.options, on_stored=self._stored)
         find = ArchiveFind(self.index, self.config, self.options)
@@ -102,6 +110,13 @@ class Archive:
             self, self._settings(), store=self._store, find=find, observer=self.observer
         )
         await self.server.start(host, port)
+
+    async def _blocking(self, work: Callable[..., T], *args: object) -> T:
+        """Database set-up work, off the event loop; an index in memory lives in one
+        thread (SQLite's rule), so it stays on the loop's."""
+        if self.index_location == "sqlite://":
+            return work(*args)
+        return await asyncio.to_thread(work, *args)
 
     @property
     def port(self) -> int:
@@ -127,14 +142,14 @@ class Archive:
         if self._store is not None:
             self._store.discard_pending()
         if self.index is not None:
-            await asyncio.to_thread(self.index.close)
+            await self._blocking(self.index.close)
             self.index = None
 
     # -- negotiation ---------------------------------------------------------------------------
     def _settings(self) -> AcceptorSettings:
         options = self.options
         return AcceptorSettings(
-            ae_title=next(iter(self.config.areas)),
+            ae_title=next(iter(self.config.areas), "ARCHIVE"),
             supported={},
             supported_for=self.policy.supported_for,
             check=self._check,

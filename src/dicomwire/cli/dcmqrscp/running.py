@@ -8,7 +8,9 @@ Every start-up failure is a :class:`StartupError` holding DCMTK's lines and exit
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
+import importlib
 import logging
 import os
 import sys
@@ -164,6 +166,42 @@ def _user_id(name: str) -> int:
         raise _fatal(f"bad user name {name}") from None
 
 
+# Modules Python imports on first use while serving.  Loaded before the switch: the
+# new user may not be able to read the interpreter's own directory (a Python under
+# /root, say), and an import failing mid-association would abort it.
+_LAZY_MODULES: Final = (
+    "encodings.idna",
+    "concurrent.futures.thread",
+    "dicomwire.services.codec",
+    "pydicom.charset",
+    "pydicom.values",
+    "pydicom.filereader",
+    "pydicom.filewriter",
+)
+
+
+def _preload() -> None:
+    for name in _LAZY_MODULES:
+        importlib.import_module(name)
+
+
+def hand_over_index(archive: Archive, config: ArchiveConfig) -> None:
+    """Started as root with a UserName: the SQLite files we just created become that
+    user's, or it could not write its own index after the switch."""
+    prefix = "sqlite:///"
+    location = archive.index_location
+    if sys.platform == "win32" or os.geteuid() != 0 or not config.user_name:
+        return
+    if not location.startswith(prefix) or location == prefix:
+        return
+    uid = _user_id(config.user_name)
+    gid = _group_id(config.group_name) if config.group_name else -1
+    database = location[len(prefix) :]
+    for path in (database, f"{database}-wal", f"{database}-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.chown(path, uid, gid)
+
+
 def drop_privileges(config: ArchiveConfig) -> None:
     """GroupName, then UserName, as DCMTK does once it listens (also when not started as root).
 
@@ -171,6 +209,7 @@ def drop_privileges(config: ArchiveConfig) -> None:
     """
     if sys.platform == "win32" or not (config.group_name or config.user_name):
         return
+    _preload()
     if config.group_name:
         gid = _group_id(config.group_name)
         try:
@@ -216,6 +255,7 @@ async def _run(ns: argparse.Namespace, log: logging.Logger) -> int:
     archive = _archive(config, ns, log)
     try:
         await _start(archive, port)
+        hand_over_index(archive, config)
         drop_privileges(config)
 
         def ready() -> None:
