@@ -7,6 +7,7 @@ a library user builds one directly.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from dicomwire import uids
@@ -76,6 +77,10 @@ class ArchiveOptions:
     # of ``accepted_compressed``
     preferred_syntaxes: tuple[str, ...] = field(default_factory=_local_uncompressed)
     accepted_compressed: tuple[str, ...] = ()
+    # an association profile's contexts (abstract syntax -> transfer syntaxes, preferred
+    # first; dcmqrscp -xf): it replaces the storage contexts, adds to Verification and
+    # FIND (see archive.policy); None: every storage SOP class
+    profile: Mapping[str, Sequence[str]] | None = None
     # transfer syntaxes proposed on outgoing (C-MOVE) associations, preferred first
     proposed_syntaxes: tuple[str, ...] = field(default_factory=_local_uncompressed)
     # None: the configuration's MaxPDUSize

@@ -10,6 +10,16 @@ dcmqrscp's rules, as functions of the configuration and options:
   only for one that may be read (``R``; DCMTK 3.6.7 does not check read access, we do),
   only for the models not switched off; with ``no_parallel_store``, no storage contexts
   while another association holds them for the same AE title.
+
+With ``options.profile`` (an association profile's contexts, dcmqrscp's ``-xf``) the
+profile replaces the storage contexts: only the SOP classes it lists are stored, each with
+its own transfer syntaxes in its order (a UID we do not know counts as a private storage
+class).  Verification and the FIND models stay as they are; a profile entry for one of them
+adds its transfer syntaxes after ours, and makes a model switched off acceptable again (a
+profile entry is never filtered by the models switched off, as in dcmqrscp).  The access
+rules hold for profile entries too: storage only for ``W``, FIND only for ``R``.  A profile
+entry for anything else (C-MOVE, C-GET, worklist, ...) is refused: dcmqrscp accepts it
+and then cannot serve it.
 """
 
 from __future__ import annotations
@@ -25,6 +35,8 @@ from dicomwire.ul.pdu import AAssociateRJ, AAssociateRQ, RejectResult, RejectSou
 
 __all__ = ["PRIVATE_SHUTDOWN", "AssociationPolicy"]
 
+Contexts = dict[str, Sequence[str]]
+
 #: DCMTK's private SOP class that asks a server to shut down (termscu proposes it).
 PRIVATE_SHUTDOWN: Final = "1.2.276.0.7230010.3.4.1915765545.18030.917282194.0"
 _NO_REASON: Final = 1
@@ -37,6 +49,33 @@ def _reject(reason: int) -> AAssociateRJ:
 
 def _storage_classes() -> tuple[str, ...]:
     return tuple(sop.uid for sop in uids.SOP_CLASSES.values() if sop.service is uids.Service.STORAGE)
+
+
+def _stores(abstract_syntax: str) -> bool:
+    """A profile entry for storage: a storage SOP class, or a UID we do not know (a private one)."""
+    sop = uids.SOP_CLASSES.get(abstract_syntax)
+    if sop is None:
+        return abstract_syntax != PRIVATE_SHUTDOWN  # asked for in the request, never a context
+    return sop.service is uids.Service.STORAGE
+
+
+def _storage(options: ArchiveOptions, storage_classes: Sequence[str]) -> Contexts:
+    """Every storage class with our syntaxes, or the profile's storage entries with theirs."""
+    if options.profile is None:
+        return dict.fromkeys(storage_classes, (*options.preferred_syntaxes, *options.accepted_compressed))
+    return {uid: tuple(syntaxes) for uid, syntaxes in options.profile.items() if _stores(uid)}
+
+
+def _with_profile(
+    ours: Mapping[str, Sequence[str]], profile: Mapping[str, Sequence[str]] | None, wanted: set[str]
+) -> Contexts:
+    """``ours``, plus the profile's entries of ``wanted`` (after ours where both have one)."""
+    merged = dict(ours)
+    for abstract, syntaxes in (profile or {}).items():
+        if abstract in wanted:
+            own = tuple(merged.get(abstract, ()))
+            merged[abstract] = (*own, *(ts for ts in syntaxes if ts not in own))
+    return merged
 
 
 class AssociationPolicy:
@@ -55,6 +94,11 @@ class AssociationPolicy:
             PATIENT_STUDY_ONLY.name: options.patient_study_only,
         }
         self.models: tuple[Model, ...] = tuple(m for m in MODELS if switched_on[m.name])
+        syntaxes = options.preferred_syntaxes
+        self.verification = _with_profile({uids.VERIFICATION: syntaxes}, options.profile, {uids.VERIFICATION})
+        finds = {model.find: syntaxes for model in self.models}
+        self.query = _with_profile(finds, options.profile, {model.find for model in MODELS})
+        self.storage = _storage(options, self.storage_classes)
 
     def check(self, request: AAssociateRQ, peer: tuple[str, int]) -> AAssociateRJ | None:
         """None to go on negotiating, or the rejection (dcmqrscp's reasons)."""
@@ -79,23 +123,16 @@ class AssociationPolicy:
     def supported_for(self, request: AAssociateRQ, peer: tuple[str, int]) -> Mapping[str, Sequence[str]]:
         """The contexts this request may have (abstract syntax -> transfer syntaxes)."""
         area = self.config.area_for(request.called_ae)
-        syntaxes = self.options.preferred_syntaxes
-        supported: dict[str, Sequence[str]] = {uids.VERIFICATION: syntaxes}
+        supported = dict(self.verification)
         if area is None:
             return supported
-        proposed = {context.abstract_syntax for context in request.presentation_contexts}
-        if area.access.can_read:
-            supported.update(self._query_retrieve(proposed, syntaxes))
-        if area.access.can_write and not (self.options.no_parallel_store and self.storing(area.ae_title)):
-            storage = (*syntaxes, *self.options.accepted_compressed)
-            supported.update(dict.fromkeys(self.storage_classes, storage))
-        return supported
-
-    def _query_retrieve(self, proposed: set[str], syntaxes: Sequence[str]) -> dict[str, Sequence[str]]:
         # C-MOVE and C-GET contexts (and --require-find, --disable-get) come with the
         # retrieve service; until then a peer gets a clear "no acceptable context".
-        return {model.find: syntaxes for model in self.models}
+        if area.access.can_read:
+            supported.update(self.query)
+        if area.access.can_write and not (self.options.no_parallel_store and self.storing(area.ae_title)):
+            supported.update(self.storage)
+        return supported
 
     def is_storage(self, abstract_syntax: str) -> bool:
-        sop = uids.SOP_CLASSES.get(abstract_syntax)
-        return sop is not None and sop.service is uids.Service.STORAGE
+        return abstract_syntax in self.storage

@@ -247,6 +247,11 @@ class ArchiveStore:
         if size > quota.max_bytes_per_study:
             return f"the instance ({size} bytes) exceeds the study quota of {quota.max_bytes_per_study} bytes"
         study_uid = str(dataset.StudyInstanceUID)
+        stored = self.index.study_size(area.ae_title, study_uid)
+        if stored + size <= quota.max_bytes_per_study:  # the common case: one SUM, no rows read
+            if stored == 0:
+                self._make_room_for_a_study(area, quota.max_studies)
+            return None
         records = sorted(self._study_records(area, study_uid), key=lambda r: (r.stored_at, r.path))
         kept = [r for r in records if r.sop_instance_uid != str(dataset.SOPInstanceUID)]
         total = sum(r.size for r in kept) + size
@@ -262,11 +267,12 @@ class ArchiveStore:
             log.warning(
                 "quota of %s: deleted %d instances of study %s", area.ae_title, len(doomed), study_uid
             )
-        if not records:  # a new study
-            surplus = self.index.study_count(area.ae_title) + 1 - quota.max_studies
-            for old in self.index.oldest_studies(area.ae_title, limit=max(surplus, 0)):
-                self._delete_study(area, old)
         return None
+
+    def _make_room_for_a_study(self, area: StorageArea, max_studies: int) -> None:
+        surplus = self.index.study_count(area.ae_title) + 1 - max_studies
+        for old in self.index.oldest_studies(area.ae_title, limit=max(surplus, 0)):
+            self._delete_study(area, old)
 
     def _study_records(self, area: StorageArea, study_uid: str) -> list[InstanceRecord]:
         query = Dataset()
