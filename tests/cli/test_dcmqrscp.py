@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import grp
+import logging
 import os
 import queue
 import re
@@ -245,7 +246,7 @@ def test_every_proposed_syntax_choice(choice: Any) -> None:
 # and the character set options (they go into the configuration, see below).
 NOT_ARCHIVE_OPTIONS = {
     "--help", "--version", "--arguments", "--quiet", "--verbose", "--debug", "--log-level",
-    "--log-config", "--config", "--assoc-config-file", "--access-full", "--access-control",
+    "--log-config", "--config", "--access-full", "--access-control",
     "--use-request-charset", "--override-charset", "--convert-to-ascii", "--convert-to-utf8",
     "--convert-to-latin1", "--convert-to-charset", "--transliterate", "--discard-illegal",
 }  # fmt: skip
@@ -256,6 +257,7 @@ def test_every_option_is_mapped_or_accounted_for() -> None:
     short_to_long = {o.short: o.long for o in parser.options if o.short}
     covered = {short_to_long.get(word, word) for args, _, _ in MAPPING for word in args}
     covered |= {c.long for c in (*ACCEPTANCE_CHOICES, *SYNTAX_CHOICES)}
+    covered |= {"--assoc-config-file"}  # needs a file: test_profile_gives_the_archive_its_contexts
     every = {o.long for o in parser.options if o.long}
     assert every - covered - NOT_ARCHIVE_OPTIONS == set()
 
@@ -376,13 +378,138 @@ def test_command_line_outcomes_equal_dcmtk(capsys: pytest.CaptureFixture[str], a
     assert without_header(err) == without_header(theirs.stderr)
 
 
+# -- association profiles (-xf) -------------------------------------------------------------------
+PROFILES = r"""[[TransferSyntaxes]]
+[Implicit]
+TransferSyntax1 = LittleEndianImplicit
+[Uncompressed]
+TransferSyntax1 = LocalEndianExplicit
+TransferSyntax2 = LittleEndianImplicit
+
+[[PresentationContexts]]
+[CT]
+PresentationContext1 = CTImageStorage\Uncompressed
+PresentationContext2 = FINDStudyRootQueryRetrieveInformationModel\Implicit
+[Twice]
+PresentationContext1 = CTImageStorage\Implicit
+PresentationContext2 = CTImageStorage\Uncompressed
+
+[[SCPSCURoleSelection]]
+[Roles]
+Role1 = CTImageStorage\BOTH
+
+[[Profiles]]
+[Only CT]
+PresentationContexts = CT
+[Twice]
+PresentationContexts = Twice
+[WithRoles]
+PresentationContexts = CT
+SCPSCURoleSelection = Roles
+"""
+CT = "1.2.840.10008.5.1.4.1.1.2"
+CANNOT_READ = "F: cannot read association config file: "
+BAD_SYNTAX = PROFILES.replace("= LittleEndianImplicit", "= NoSuchSyntax", 1)  # line 3
+
+
+@pytest.fixture
+def profiles(tmp_path: Path) -> Path:
+    path = tmp_path / "profiles.cfg"
+    path.write_text(PROFILES)
+    return path
+
+
+def test_profile_gives_the_archive_its_contexts(profiles: Path) -> None:
+    # names match as in DCMTK: case and blanks ignored
+    profile = options_for("-xf", str(profiles), "onlyct", "TWICE").profile
+    assert profile == {CT: (LOCAL, LEI), uids.STUDY_ROOT_FIND: (LEI,)}
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["-xf", "missing.cfg", "A", "B"], CANNOT_READ + "unable to open configuration file: missing.cfg"),
+        (["-xf", ".", "A", "B"], CANNOT_READ + "unable to open configuration file: ."),
+        (["-xf", "profiles.cfg", "Nope", "Other"], "F: unknown configuration profile name: Nope"),
+        (["-xf", "profiles.cfg", "Only CT", "Other"], "F: unknown configuration profile name: Other"),
+        (
+            ["-xf", "profiles.cfg", "Twice", "Only CT"],
+            "F: profile 'Twice' is not valid for incoming use, duplicate abstract syntaxes found",
+        ),
+        # read while the command line is checked: before the next dependency error
+        (["-xf", "missing.cfg", "A", "B", "+B", "+te"], CANNOT_READ + "unable to open configuration file: missing.cfg"),  # noqa: E501
+    ],
+)  # fmt: skip
+def test_profile_errors_end_before_the_configuration_is_read(
+    capsys: pytest.CaptureFixture[str], profiles: Path, args: list[str], line: str
+) -> None:
+    code, out, err = ours(capsys, "-c", "missing.cfg", *args)
+    assert (code, out, err) == (1, "", line + "\n")
+
+
+def test_a_file_that_is_not_a_profile_file_says_why(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "bad.cfg").write_text(BAD_SYNTAX)
+    code, _, err = ours(capsys, "-xf", "bad.cfg", "A", "B")
+    assert code == 1
+    assert err.startswith(CANNOT_READ + "bad.cfg:3: ") and "NoSuchSyntax" in err
+    assert len(err.splitlines()) == 1
+
+
+def test_a_good_profile_goes_on_to_the_configuration(
+    capsys: pytest.CaptureFixture[str], profiles: Path
+) -> None:
+    code, _, err = ours(capsys, "-xf", str(profiles), "Only CT", "Twice", "-c", "missing.cfg")
+    assert (code, err) == (10, "F: cannot access missing.cfg: No such file or directory\n")
+
+
+def test_role_selection_in_the_incoming_profile_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], profiles: Path
+) -> None:
+    config = write_config(tmp_path, tmp_path)
+    code, _, err = ours(
+        capsys, "-xf", str(profiles), "WithRoles", "Only CT", "-c", str(config), str(free_port())
+    )
+    what = "SCP/SCU role selection and extended negotiation in association profiles (-xf) are"
+    assert (code, err) == (1, f"F: {what} not yet supported by dicomwire's dcmqrscp\n")
+
+
+@pytest.mark.interop
+@needs_dcmtk
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["-xf", "missing.cfg", "Default", "Default"],
+        ["-xf", "missing.cfg", "Default", "Default", "+B", "+te"],
+        ["-xf", "profiles.cfg", "Nope", "Only CT"],
+        ["-xf", "profiles.cfg", "Only CT", "Nope"],
+        ["-xf", "profiles.cfg", "Twice", "Twice"],
+        ["-xf", "profiles.cfg", "onlyct", "Twice"],
+        ["-xf", "/etc/dcmtk/storescp.cfg", "Default", "Default"],
+    ],
+    ids=" ".join,
+)
+def test_profile_outcomes_equal_dcmtk(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, profiles: Path, args: list[str]
+) -> None:
+    theirs = dcmtk("-c", "missing.cfg", *args, cwd=tmp_path)
+    assert ours(capsys, "-c", "missing.cfg", *args) == (theirs.returncode, theirs.stdout, theirs.stderr)
+
+
+@pytest.mark.interop
+@needs_dcmtk
+def test_bad_profile_file_ends_as_in_dcmtk(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    (tmp_path / "bad.cfg").write_text(BAD_SYNTAX)
+    theirs = dcmtk("-xf", "bad.cfg", "A", "B", cwd=tmp_path)
+    code, out, err = ours(capsys, "-xf", "bad.cfg", "A", "B")
+    assert (code, out) == (theirs.returncode, theirs.stdout) == (1, "")
+    assert err.startswith(CANNOT_READ) and theirs.stderr.startswith(
+        CANNOT_READ
+    )  # the reasons are worded apart
+
+
 # -- refused options ------------------------------------------------------------------------------
-def test_profiles_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = ours(capsys, "-xf", "/etc/dcmtk/storescp.cfg", "Default", "Default")
-    assert code == tool.EXIT_UNSUPPORTED == 1
-    assert err == "F: --assoc-config-file is not yet supported by dicomwire's dcmqrscp\n"
-
-
 @pytest.mark.parametrize(
     ("args", "what"),
     [
@@ -466,13 +593,14 @@ def test_storage_area_must_exist(
     assert err == f"F: cannot use storage area {area} of AE title ACME: {reason}\n"
 
 
-def test_configuration_without_ae_titles_is_refused(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_configuration_without_ae_titles_is_served_rejecting_everyone(tmp_path: Path) -> None:
+    """As dcmqrscp runs Debian's example file (empty AETable): no index on disk is needed."""
     (tmp_path / "empty.cfg").write_text("NetworkTCPPort = 11112\n")
-    code, _, err = ours(capsys, "-c", "empty.cfg")
-    assert code == 10
-    assert err.startswith("F: bad config file: empty.cfg: ")
+    ns = tool.build_parser().parse_args(["-c", str(tmp_path / "empty.cfg")])
+    configuration = running.load_configuration(ns)
+    assert configuration.config.areas == {}
+    archive = running._archive(configuration.config, ns, logging.getLogger("test"))
+    assert archive.index_location == "sqlite://"
 
 
 def test_listen_port() -> None:

@@ -42,8 +42,18 @@ Deliberate differences:
   association).
 * ``-s`` serves one association at a time and does not crash (DCMTK 3.6.7's does, with
   SIGSEGV, after its first association).
-* ``-xf`` (association profiles) and ``+ac`` (TCP wrapper) are parsed and checked as DCMTK
-  does, then refused with an ``F:`` line and exit 1: the archive cannot honour them yet.
+* ``-xf FILE IN OUT`` (:mod:`.profiles`): read while the command line is checked, as DCMTK
+  does; a problem ends the tool with DCMTK's ``F:`` line and exit 1 (``cannot read association
+  config file: ...``, ``unknown configuration profile name: X``, ``profile 'X' is not valid
+  for incoming use, duplicate abstract syntaxes found``).  The IN profile replaces the storage
+  contexts (only its SOP classes, with its transfer syntaxes in its order); Verification and
+  FIND are accepted as without it, a profile entry for them adding its syntaxes after ours,
+  even for a model switched off by ``-QP -QS -QO``.  An ``R`` area still takes no storage and
+  a ``W`` area answers no query.  Unlike DCMTK, profile entries the archive cannot serve
+  (C-MOVE, C-GET, worklist) are refused, and so (``F:``, exit 1) is an IN profile with role
+  selection or extended negotiation; OUT is for C-MOVE, which the archive does not make yet.
+* ``+ac`` (TCP wrapper) is parsed and checked as DCMTK does, then refused with an ``F:`` line
+  and exit 1: the archive cannot honour it yet.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from dicomwire.dcmtk.cmdline.syntaxes import (
     accepted_syntaxes,
     proposed_syntaxes,
 )
+from dicomwire.dcmtk.profiles import acceptor_choice
 
 __all__ = ["SOCKET_TIMEOUT", "archive_config", "archive_options", "charset_given", "stored_format"]
 
@@ -67,7 +68,8 @@ def archive_options(ns: argparse.Namespace, config: ArchiveConfig) -> ArchiveOpt
 
     The incoming list is DCMTK's, used by DCMTK for every context (Verification and
     query/retrieve too): the compressed syntax a ``+x`` option names comes first, so
-    ``accepted_compressed`` stays empty.  ``-pdu`` overrides the file's MaxPDUSize.
+    ``accepted_compressed`` stays empty.  ``-pdu`` overrides the file's MaxPDUSize.  The
+    ``-xf`` incoming profile (read by the parser) gives ``profile``.
     """
     return ArchiveOptions(
         single_process=bool(ns.single_process),
@@ -83,6 +85,7 @@ def archive_options(ns: argparse.Namespace, config: ArchiveConfig) -> ArchiveOpt
         patient_study_only=not ns.no_patient_study,
         preferred_syntaxes=accepted_syntaxes(ACCEPTANCE_BY_OPTION[ns.preference]),
         accepted_compressed=(),
+        profile=None if ns.incoming_profile is None else acceptor_choice(ns.incoming_profile),
         proposed_syntaxes=proposed_syntaxes(SYNTAX_BY_OPTION[ns.proposal]),
         max_pdu_length=config.max_pdu_size if ns.max_pdu is None else int(ns.max_pdu),
         timeouts=_timeouts(ns),

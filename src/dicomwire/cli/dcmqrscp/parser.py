@@ -13,6 +13,11 @@ import argparse
 from collections.abc import Callable, Sequence
 from typing import Any, Final
 
+from dicomwire.cli.dcmqrscp.profiles import (
+    EXIT_PROFILE_ERROR,
+    AssociationProfileError,
+    read_association_profiles,
+)
 from dicomwire.dcmtk.cmdline import options
 from dicomwire.dcmtk.cmdline.syntaxes import (
     ACCEPTANCE_BY_OPTION,
@@ -328,14 +333,19 @@ def _models(ns: argparse.Namespace, given: Sequence[str]) -> None:
 
 
 def _profiles(ns: argparse.Namespace, given: Sequence[str]) -> None:
+    """-xf: checked against +x/-x, then the file and both profiles read, here as DCMTK does."""
+    ns.incoming_profile = None
     if ns.assoc_config_file is None:
         return
     preference, proposal = ACCEPTANCE_BY_OPTION[ns.preference], SYNTAX_BY_OPTION[ns.proposal]
     _conflict("--assoc-config-file", preference.long, ns.preference != "+x=")
     _conflict("--assoc-config-file", proposal.long, ns.proposal != "-x=")
-    # DCMTK reads the profile file here; we cannot use association profiles yet.
-    app_logger(PROG).fatal("--assoc-config-file is not yet supported by dicomwire's dcmqrscp")
-    raise options.CommandLineExit(EXIT_UNSUPPORTED)
+    path, incoming, outgoing = ns.assoc_config_file
+    try:
+        ns.incoming_profile = read_association_profiles(path, incoming, outgoing)
+    except AssociationProfileError as exc:
+        app_logger(PROG).fatal("%s", exc)
+        raise options.CommandLineExit(EXIT_PROFILE_ERROR) from None
 
 
 def _is_compressed(option: str) -> bool:

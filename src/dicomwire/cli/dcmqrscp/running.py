@@ -22,6 +22,7 @@ from dicomwire.archive.config import ArchiveConfig, StorageArea, default_config
 from dicomwire.archive.service import Archive
 from dicomwire.cli.dcmqrscp.mapping import archive_config, archive_options, charset_given
 from dicomwire.cli.dcmqrscp.parser import DEFAULT_CONFIG_FILE, EXIT_UNSUPPORTED, PROG, build_parser
+from dicomwire.cli.dcmqrscp.profiles import negotiates_beyond_contexts
 from dicomwire.dcmtk.cmdline import options
 from dicomwire.dcmtk.log import app_logger
 from dicomwire.dcmtk.qrconfig import (
@@ -57,6 +58,10 @@ _FATAL: Final = "F: "
 _UNSUPPORTED: Final[tuple[tuple[Callable[[argparse.Namespace], bool], str], ...]] = (
     (lambda ns: bool(ns.access_control), "--access-control (TCP wrapper host access control) is"),
     (charset_given, "the character set options (+Cr -Cr +A7 +U8 +L1 +C -Ct -Cd) are"),
+    (
+        negotiates_beyond_contexts,
+        "SCP/SCU role selection and extended negotiation in association profiles (-xf) are",
+    ),
 )
 
 
