@@ -11,7 +11,7 @@ from archive_helpers import area, config, connect, find_all, instance, run, stud
 import dicomwire
 from dicomwire.archive.options import ArchiveOptions
 from dicomwire.archive.service import Archive
-from dicomwire.dcmtk.qrlog import DcmqrscpMessageLog
+from dicomwire.dcmtk.qrlog import DcmqrscpAssociationLog, DcmqrscpMessageLog
 
 
 def test_store_and_find_lines_are_dcmqrscps(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -39,3 +39,30 @@ def test_store_and_find_lines_are_dcmqrscps(tmp_path: Path, caplog: pytest.LogCa
     assert "DIMSE Status                  : 0x0000: Success" in lines[1]
     assert lines[2].startswith("Received Find SCP:\n") and "C-FIND RQ" in lines[2]
     assert lines[3:] == ["Find SCP Response 1 [status: Pending]", "Find SCP Response 2 [status: Success]"]
+
+
+def test_association_lines_are_dcmqrscps(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    log = logging.getLogger("test.dcmqrscp.assoc")
+
+    async def main() -> None:
+        options = ArchiveOptions(host_lookup=False)
+        archive = Archive(config(area(tmp_path)), options, events=DcmqrscpAssociationLog(log))
+        await archive.start("127.0.0.1", 0)
+        try:
+            async with connect(archive, calling_ae="FINDSCU") as assoc:
+                await find_all(assoc, study_query())
+            with pytest.raises(dicomwire.AssociationRejected):
+                await connect(archive, called_ae="NOBODY", calling_ae="ECHOSCU")
+        finally:
+            await archive.close()
+
+    with caplog.at_level(logging.INFO, logger="test.dcmqrscp.assoc"):
+        run(main())
+    lines = [r.getMessage() for r in caplog.records if r.name == "test.dcmqrscp.assoc"]
+    assert lines == [
+        "Association Received (127.0.0.1:FINDSCU -> ARCHIVE)",
+        "Association Acknowledged (Max Send PDV: 16372)",
+        "Association Release",
+        "Association Received (127.0.0.1:ECHOSCU -> NOBODY)",
+        "Refusing Association (BadAEService)",
+    ]

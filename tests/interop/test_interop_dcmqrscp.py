@@ -641,7 +641,7 @@ def test_unknown_called_ae_title_is_rejected(pair: Pair) -> None:
         == (theirs.code, theirs.stderr)
         == (1, rejected("Called AE Title Not Recognized"))
     )
-    wait_for_log(pair.ours, "I: Refusing Association (result 1, source 1, reason 7)\n")
+    wait_for_log(pair.ours, "I: Refusing Association (BadAEService)\n")  # dcmqrscp's line
 
 
 def test_peer_restricted_area_admits_only_listed_peers(pair: Pair) -> None:

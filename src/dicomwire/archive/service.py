@@ -33,6 +33,7 @@ from dicomwire.archive.query import ArchiveFind
 from dicomwire.archive.store import ArchiveStore, StoredInstance, reconcile
 from dicomwire.config import AcceptorSettings
 from dicomwire.net.association import Association, MessageObserver
+from dicomwire.net.server import AssociationEvents
 from dicomwire.services.server import Server
 from dicomwire.ul.pdu import AAssociateRJ, AAssociateRQ
 
@@ -84,11 +85,13 @@ class Archive:
         options: ArchiveOptions | None = None,
         *,
         observer: MessageObserver | None = None,
+        events: AssociationEvents | None = None,
         on_stored: Callable[[StoredInstance], None] | None = None,
     ) -> None:
         self.config = config
         self.options = options if options is not None else ArchiveOptions()
         self.observer = observer
+        self.events = events
         self.on_stored = on_stored
         self.index_location = self.options.index_url or _default_index(config)
         self.policy = AssociationPolicy(config, self.options, self._is_storing)
@@ -107,7 +110,7 @@ class Archive:
         self._store = ArchiveStore(self.index, self.config, self.options, on_stored=self._stored)
         find = ArchiveFind(self.index, self.config, self.options)
         self.server = _ArchiveServer(
-            self, self._settings(), store=self._store, find=find, observer=self.observer
+            self, self._settings(), store=self._store, find=find, observer=self.observer, events=self.events
         )
         await self.server.start(host, port)
 

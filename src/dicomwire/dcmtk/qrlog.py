@@ -4,20 +4,29 @@ Observed with ``dcmqrscp -v``: a C-STORE-RQ is announced ``Received Store SCP:``
 followed by its DIMSE dump, its response ``Sending:`` and its dump; a C-FIND-RQ
 ``Received Find SCP:`` and its dump, then one ``Find SCP Response N [status: X]``
 line per response; a C-ECHO-RQ ``Received Echo SCP RQ: MsgID N``.  (The association
-lines, ``Association Received`` and the like, are the server's.)
+lines come from :class:`DcmqrscpAssociationLog`: ``Association Received
+(host:CALLING -> CALLED)``, ``Refusing Association (BadAEService)``, ``Association
+Acknowledged (Max Send PDV: N)``, ``Association Release``, ``Association Aborted``.)
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
+from typing import Final
 
 from dicomwire.dcmtk.formats.dimse import dump_message
 from dicomwire.dcmtk.status import dcmtk_status_string
 from dicomwire.dimse.messages import CEchoRQ, CFindRQ, CFindRSP, CStoreRQ, CStoreRSP, Message
+from dicomwire.errors import AssociationAborted
 from dicomwire.net.association import Association
+from dicomwire.net.server import TOO_MANY_ASSOCIATIONS
+from dicomwire.ul.pdu import AAssociateRJ, AAssociateRQ
 
-__all__ = ["DcmqrscpMessageLog"]
+__all__ = ["DcmqrscpAssociationLog", "DcmqrscpMessageLog"]
+
+# dcmqrscp's names of its refusal reasons (its CTN_* codes), by our rejection reason
+_REFUSALS: Final = {1: "NoReason", 2: "BadAppContext", 3: "BadAEPeer", 7: "BadAEService"}
 
 
 class DcmqrscpMessageLog:
@@ -45,3 +54,28 @@ class DcmqrscpMessageLog:
             self.log.info("Find SCP Response %d [status: %s]", count, text)
         elif isinstance(message, CEchoRQ):
             self.log.info("Received Echo SCP RQ: MsgID %d", message.message_id)
+
+
+class DcmqrscpAssociationLog:
+    """The server's association events in dcmqrscp's words."""
+
+    def __init__(self, log: logging.Logger) -> None:
+        self.log = log
+
+    def received(self, assoc: Association, request: AAssociateRQ) -> None:
+        self.log.info(
+            "Association Received (%s:%s -> %s)", assoc.peer_hostname, request.calling_ae, request.called_ae
+        )
+
+    def refused(self, assoc: Association, rejection: AAssociateRJ, why: str) -> None:
+        reason = "TooManyAssociations" if why == TOO_MANY_ASSOCIATIONS else _REFUSALS.get(rejection.reason)
+        self.log.info("Refusing Association (%s)", reason or "NoReason")
+
+    def acknowledged(self, assoc: Association) -> None:
+        self.log.info("Association Acknowledged (Max Send PDV: %d)", max(assoc.peer_max_pdu_length - 12, 0))
+
+    def release_requested(self, assoc: Association) -> None:
+        self.log.info("Association Release")
+
+    def aborted(self, assoc: Association, error: AssociationAborted) -> None:
+        self.log.info("Association Aborted")

@@ -13,7 +13,7 @@ import logging
 import socket
 import ssl as _ssl
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Final
+from typing import Final, Protocol
 
 from dicomwire.config import AcceptorSettings, RequestCheck
 from dicomwire.dimse.fragments import MessageReceived
@@ -44,7 +44,19 @@ from dicomwire.ul.items import PresentationContextAC, RoleSelection, UserIdentit
 from dicomwire.ul.negotiation import AcceptedContext, answer_contexts, answer_roles, effective_roles
 from dicomwire.ul.pdu import AAssociateAC, AAssociateRJ, AAssociateRQ, RejectResult, RejectSource
 
-__all__ = ["NO_ACCEPTABLE_CONTEXTS", "AcceptorSettings", "Handler", "RequestCheck", "Server", "negotiate"]
+__all__ = [
+    "NO_ACCEPTABLE_CONTEXTS",
+    "NO_CONTEXTS",
+    "REJECTED_BY_CHECK",
+    "TOO_MANY_ASSOCIATIONS",
+    "AcceptorSettings",
+    "AssociationEvents",
+    "AssociationLog",
+    "Handler",
+    "RequestCheck",
+    "Server",
+    "negotiate",
+]
 
 log = logging.getLogger("dicomwire.server")
 
@@ -133,6 +145,54 @@ def _usable_contexts(
     return usable
 
 
+# Why a request was refused (AssociationEvents.refused).
+TOO_MANY_ASSOCIATIONS: Final = "too many associations"
+NO_CONTEXTS: Final = "no acceptable presentation contexts"
+REJECTED_BY_CHECK: Final = "rejected"
+
+
+class AssociationEvents(Protocol):
+    """What happens to each association, for whoever logs it (a tool logs its own wording)."""
+
+    def received(self, assoc: Association, request: AAssociateRQ) -> None: ...
+
+    def refused(self, assoc: Association, rejection: AAssociateRJ, why: str) -> None: ...
+
+    def acknowledged(self, assoc: Association) -> None: ...
+
+    def release_requested(self, assoc: Association) -> None: ...
+
+    def aborted(self, assoc: Association, error: AssociationAborted) -> None: ...
+
+
+class AssociationLog:
+    """The library's own lines for :class:`AssociationEvents` (also dcmrecv's wording)."""
+
+    def received(self, assoc: Association, request: AAssociateRQ) -> None:
+        log.info(
+            "Association Received %s: %s -> %s", assoc.peer_hostname, request.calling_ae, request.called_ae
+        )
+
+    def refused(self, assoc: Association, rejection: AAssociateRJ, why: str) -> None:
+        if why == REJECTED_BY_CHECK:
+            log.info("Refusing Association (result %d, source %d, reason %d)", *_rj(rejection))
+        else:
+            log.log(
+                logging.WARNING if why == TOO_MANY_ASSOCIATIONS else logging.INFO,
+                "Refusing Association (%s)",
+                why,
+            )
+
+    def acknowledged(self, assoc: Association) -> None:
+        log.info("Association Acknowledged (Max Send PDV: %d)", max(assoc.peer_max_pdu_length - 12, 0))
+
+    def release_requested(self, assoc: Association) -> None:
+        log.info("Received Association Release Request")
+
+    def aborted(self, assoc: Association, error: AssociationAborted) -> None:
+        log.info("Association Aborted: %s", error)
+
+
 class Server:
     """An association acceptor.
 
@@ -150,12 +210,14 @@ class Server:
         ssl: _ssl.SSLContext | None = None,
         sink_factory: Callable[[Association], SinkFactory | None] | None = None,
         observer: MessageObserver | None = None,
+        events: AssociationEvents | None = None,
     ) -> None:
         self.settings = settings
         self.handlers = dict(handlers)
         self._ssl = ssl
         self._sink_factory = sink_factory
         self._observer = observer
+        self.events: AssociationEvents = events if events is not None else AssociationLog()
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._active = 0
@@ -248,7 +310,7 @@ class Server:
                     self.association_ended(assoc)
             return
         except AssociationAborted as exc:
-            log.info("Association Aborted: %s", exc)
+            self.events.aborted(assoc, exc)
         except RemoteProtocolError as exc:
             log.warning("Protocol error from peer, aborting association: %s", exc)
         except (DicomTimeout, NetworkError) as exc:
@@ -286,39 +348,34 @@ class Server:
         request = await assoc.wait_for_request()
         self._waiting.pop(assoc, None)
         assoc.peer_hostname = await self._peer_name(assoc.peer_address[0])
-        log.info(
-            "Association Received %s: %s -> %s", assoc.peer_hostname, request.calling_ae, request.called_ae
-        )
+        self.events.received(assoc, request)
         if self._active >= self.settings.max_associations:
-            log.warning("Refusing Association (too many associations)")
-            assoc.send_reject(
-                AAssociateRJ(
-                    RejectResult.TRANSIENT,
-                    RejectSource.SERVICE_PROVIDER_PRESENTATION,
-                    REASON_LOCAL_LIMIT_EXCEEDED,
-                )
+            busy = AAssociateRJ(
+                RejectResult.TRANSIENT,
+                RejectSource.SERVICE_PROVIDER_PRESENTATION,
+                REASON_LOCAL_LIMIT_EXCEEDED,
             )
+            self.events.refused(assoc, busy, TOO_MANY_ASSOCIATIONS)
+            assoc.send_reject(busy)
             return False
         # Checks see the peer as DCMTK matches it: by looked-up host name (-dhl: address).
         peer = (assoc.peer_hostname or assoc.peer_address[0], assoc.peer_address[1])
         outcome = negotiate(self.settings, request, peer)
         if isinstance(outcome, AAssociateRJ):
-            if outcome is NO_ACCEPTABLE_CONTEXTS:
-                log.info("Refusing Association (no acceptable presentation contexts)")
-            else:
-                log.info("Refusing Association (result %d, source %d, reason %d)", *_rj(outcome))
+            why = NO_CONTEXTS if outcome is NO_ACCEPTABLE_CONTEXTS else REJECTED_BY_CHECK
+            self.events.refused(assoc, outcome, why)
             assoc.send_reject(outcome)
             return False
         accept, contexts = outcome
         assoc.send_accept(accept, contexts)
-        log.info("Association Acknowledged (Max Send PDV: %d)", max(assoc.peer_max_pdu_length - 12, 0))
+        self.events.acknowledged(assoc)
         return True
 
     async def _dispatch_loop(self, assoc: Association) -> None:
         while True:
             item = await assoc.receive()
             if isinstance(item, ReleaseRequested):
-                log.info("Received Association Release Request")
+                self.events.release_requested(assoc)
                 await assoc.respond_release()
                 return
             if item.context_id not in assoc.contexts:

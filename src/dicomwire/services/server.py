@@ -23,7 +23,7 @@ from dicomwire.dimse import status as st
 from dicomwire.dimse.fragments import DatasetSink, MessageReceived
 from dicomwire.dimse.messages import CCancelRQ, CEchoRQ, CFindRQ, CStoreRQ, CStoreRSP, Message
 from dicomwire.net.association import Association, MessageObserver, SinkFactory
-from dicomwire.net.server import Handler
+from dicomwire.net.server import AssociationEvents, Handler
 from dicomwire.net.server import Server as _BaseServer
 from dicomwire.services.handlers import (
     AcceptEcho,
@@ -88,6 +88,7 @@ class Server(_BaseServer):
         find: FindHandler | None = None,
         ssl: _ssl.SSLContext | None = None,
         observer: MessageObserver | None = None,
+        events: AssociationEvents | None = None,
     ) -> None:
         table: dict[type[Message], Handler] = {}
         if echo is not None:
@@ -105,4 +106,5 @@ class Server(_BaseServer):
             ssl=ssl,
             sink_factory=(lambda assoc: _sink_factory(streaming, assoc)) if streaming is not None else None,
             observer=observer,
+            events=events,
         )

@@ -20,7 +20,7 @@ from typing import Final
 
 from dicomwire.archive.config import ArchiveConfig, StorageArea, default_config
 from dicomwire.archive.service import Archive
-from dicomwire.cli.dcmqrscp.mapping import archive_config, archive_options, charset_given
+from dicomwire.cli.dcmqrscp.mapping import archive_config, archive_options
 from dicomwire.cli.dcmqrscp.parser import DEFAULT_CONFIG_FILE, EXIT_UNSUPPORTED, PROG, build_parser
 from dicomwire.cli.dcmqrscp.profiles import negotiates_beyond_contexts
 from dicomwire.dcmtk.cmdline import options
@@ -32,7 +32,7 @@ from dicomwire.dcmtk.qrconfig import (
     dcmtk_error_lines,
     load_qrconfig,
 )
-from dicomwire.dcmtk.qrlog import DcmqrscpMessageLog
+from dicomwire.dcmtk.qrlog import DcmqrscpAssociationLog, DcmqrscpMessageLog
 
 if sys.platform != "win32":
     import grp
@@ -52,12 +52,9 @@ __all__ = [
 ]
 
 _FATAL: Final = "F: "
-# What DCMTK honours and the archive cannot yet: refused, never ignored in silence.  The character
-# set options are already mapped onto the configuration (mapping.archive_config); their entry goes
-# once the archive converts character sets.
+# What DCMTK honours and the archive cannot yet: refused, never ignored in silence.
 _UNSUPPORTED: Final[tuple[tuple[Callable[[argparse.Namespace], bool], str], ...]] = (
     (lambda ns: bool(ns.access_control), "--access-control (TCP wrapper host access control) is"),
-    (charset_given, "the character set options (+Cr -Cr +A7 +U8 +L1 +C -Ct -Cd) are"),
     (
         negotiates_beyond_contexts,
         "SCP/SCU role selection and extended negotiation in association profiles (-xf) are",
@@ -246,7 +243,9 @@ def builtin_banner(archive: Archive, port: int) -> str:
 
 def _archive(config: ArchiveConfig, ns: argparse.Namespace, log: logging.Logger) -> Archive:
     try:
-        return Archive(config, archive_options(ns, config), observer=DcmqrscpMessageLog(log))
+        options = archive_options(ns, config)
+        events = DcmqrscpAssociationLog(log)
+        return Archive(config, options, observer=DcmqrscpMessageLog(log), events=events)
     except ValueError as exc:
         raise _fatal(f"bad config file: {config.source}: {exc}") from None
 
