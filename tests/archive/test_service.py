@@ -26,7 +26,7 @@ from dicomwire import uids
 from dicomwire.archive.config import Access, Peer, Quota
 from dicomwire.archive.options import ArchiveOptions, StoredFormat
 from dicomwire.archive.policy import PRIVATE_SHUTDOWN
-from dicomwire.archive.service import INDEX_FILE, Archive
+from dicomwire.archive.service import INDEX_FILE
 from dicomwire.archive.store import instance_file_name
 
 
