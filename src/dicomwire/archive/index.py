@@ -15,11 +15,19 @@ Specific Character Set when needed: as dcmqrscp converts each response to the ch
 set of the request (ASCII when the request has none), the response takes the request's
 Specific Character Set if its values can be encoded in it, else the stored one (else
 UTF-8); a response that is plain ASCII for an ASCII request has no (0008,0005).
+
+A :class:`ResponseCharset` given to ``find`` replaces that choice with an explicit policy
+(dcmqrscp's character set configuration): a target character set (or the request's), a
+fallback tried when the values cannot be converted to the target, and whether characters
+that do not fit are transliterated or discarded rather than failing the conversion.  A
+response whose stored character set already is the target (or is ASCII and the target is
+UTF-8) is not converted; a failed conversion leaves the response in its stored character set.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -65,7 +73,16 @@ from dicomwire.archive.matching import (
 from dicomwire.archive.schema import PARENT_KEY, TABLES, instance, series, study
 from dicomwire.errors import DicomWireError
 
-__all__ = ["Index", "InstanceRecord", "InvalidInstance", "QueryError", "create_engine", "sqlite_url"]
+__all__ = [
+    "REQUEST",
+    "Index",
+    "InstanceRecord",
+    "InvalidInstance",
+    "QueryError",
+    "ResponseCharset",
+    "create_engine",
+    "sqlite_url",
+]
 
 T = TypeVar("T")
 BULK_DATA_THRESHOLD: Final = 1024  # bytes: larger binary values become BulkDataURI references
@@ -231,6 +248,7 @@ class _Answer:
     sequences: Mapping[int, list[JsonItem]]
     charset: str | list[str] | None
     retrieve_ae_title: str
+    policy: ResponseCharset | None = None
 
     @property
     def needs_json(self) -> bool:
@@ -333,10 +351,40 @@ def _texts(dataset: Dataset) -> Iterator[str]:
             yield from (str(v) for v in values if isinstance(v, str | PersonName))
 
 
-def _encodable(texts: Sequence[str], charset: str | list[str] | None) -> bool:
-    names = [charset] if isinstance(charset, str) else list(charset or [])
+Charset = str | list[str] | None
+#: ``ResponseCharset.target``/``fallback``: the request's Specific Character Set.
+REQUEST: Final = "request"
+_UTF8: Final = "ISO_IR 192"
+
+
+@dataclass(frozen=True)
+class ResponseCharset:
+    """How C-FIND response identifiers choose their character set.
+
+    *target* is a Specific Character Set value (``""`` for ASCII, ``\\`` between the values of
+    a multi-valued one) or :data:`REQUEST`; *fallback* (the same kinds, or None for none) is
+    tried when the values do not fit *target*.  A conversion fails when a value holds a
+    character the character set lacks, unless *transliterate* replaces it or *discard* drops
+    it.  Transliteration is Unicode compatibility decomposition (NFKD) keeping the parts that
+    fit (``ü`` becomes ``u``, ``ﬁ`` becomes ``fi``), else ``?``: close to, not the same as,
+    iconv's ``//TRANSLIT`` tables; with *discard* too, a character without one is dropped.
+    """
+
+    target: str = REQUEST
+    fallback: str | None = None
+    transliterate: bool = False
+    discard: bool = False
+
+
+def _names(charset: Charset) -> list[str]:
+    return [charset] if isinstance(charset, str) else list(charset or [])
+
+
+def _fitting(charset: Charset) -> Callable[[str], bool]:
+    """Whether a character can be encoded in ``charset``."""
+    names = _names(charset)
     if not names or names == [""] or names == ["ISO_IR 6"]:
-        return all(text.isascii() for text in texts)
+        return str.isascii
     encodings = ["ascii" if e == "iso8859" else e for e in convert_encodings(names)]
 
     def fits(char: str) -> bool:
@@ -348,18 +396,90 @@ def _encodable(texts: Sequence[str], charset: str | list[str] | None) -> bool:
             return True
         return False
 
+    return fits
+
+
+def _encodable(texts: Sequence[str], charset: Charset) -> bool:
+    fits = _fitting(charset)
     return all(fits(char) for text in texts for char in set(text))
 
 
-def _response_charset(
-    dataset: Dataset, requested: str | list[str] | None, stored: str
-) -> str | list[str] | None:
+def _response_charset(dataset: Dataset, requested: Charset, stored: str) -> Charset:
     texts = list(_texts(dataset))
-    stored_value: str | list[str] | None = stored.split("\\") if "\\" in stored else (stored or None)
-    for candidate in (requested, stored_value):
+    for candidate in (requested, _stored_value(stored)):
         if _encodable(texts, candidate):
             return candidate
-    return "ISO_IR 192"
+    return _UTF8
+
+
+def _stored_value(text: str) -> Charset:
+    return text.split("\\") if "\\" in text else (text or None)
+
+
+def _joined(charset: Charset) -> str:
+    return "\\".join(name.strip() for name in _names(charset))
+
+
+def _necessary(source: str, destination: str) -> bool:
+    # dcmqrscp converts unless the character sets are the same, or UTF-8 is wanted of ASCII or UTF-8
+    return source != destination and (destination != _UTF8 or source not in ("", "ISO_IR 6", _UTF8))
+
+
+def _fitted(text: str, fits: Callable[[str], bool], policy: ResponseCharset) -> str | None:
+    """``text`` with each character that does not fit transliterated or dropped (None: it cannot)."""
+    out: list[str] = []
+    for char in text:
+        if fits(char):
+            out.append(char)
+            continue
+        if policy.transliterate:
+            parts = "".join(c for c in unicodedata.normalize("NFKD", char) if fits(c) and c.isprintable())
+            out.append(parts or ("" if policy.discard else "?"))
+        elif policy.discard:
+            continue
+        else:
+            return None
+    return "".join(out)
+
+
+def _converted(dataset: Dataset, charset: Charset, policy: ResponseCharset) -> bool:
+    """Make the text values of ``dataset`` fit ``charset`` (in place); False, unchanged, if they cannot."""
+    fits = _fitting(charset)
+    changes: list[tuple[DataElement, object]] = []
+
+    def walk(ds: Dataset) -> bool:
+        for element in ds:
+            if element.VR == "SQ":
+                if not all(walk(item) for item in element.value):
+                    return False
+            elif element.VR in _TEXT_VRS and element.value is not None:
+                many = isinstance(element.value, MultiValue)
+                values = [str(v) for v in (element.value if many else [element.value])]
+                new = [_fitted(v, fits, policy) for v in values]
+                if any(v is None for v in new):
+                    return False
+                if new != values:
+                    changes.append((element, new if many else new[0]))
+        return True
+
+    if not walk(dataset):
+        return False
+    for element, value in changes:
+        element.value = value
+    return True
+
+
+def _policy_charset(dataset: Dataset, requested: Charset, stored: str, policy: ResponseCharset) -> Charset:
+    request = _joined(requested)
+    target = request if policy.target == REQUEST else policy.target
+    fallback = request if policy.fallback == REQUEST else policy.fallback
+    for candidate in (target, None if fallback == target else fallback):
+        if candidate is None or not _necessary(stored, candidate):
+            break
+        if _converted(dataset, _stored_value(candidate), policy):
+            return _stored_value(candidate)
+    # left as stored (when even that does not fit the values, UTF-8 does)
+    return _stored_value(stored) if _encodable(list(_texts(dataset)), _stored_value(stored)) else _UTF8
 
 
 def _identifier(row: sa.Row[Any], answer: _Answer) -> Dataset | None:
@@ -389,13 +509,23 @@ def _identifier(row: sa.Row[Any], answer: _Answer) -> Dataset | None:
         dataset.add(_from_json(tag, vr, stored))
     dataset.QueryRetrieveLevel = answer.level.name
     dataset.RetrieveAETitle = answer.retrieve_ae_title
-    charset = _response_charset(dataset, answer.charset, values["charset"])
+    stored = values["charset"] or ""
+    if answer.policy is None:
+        charset = _response_charset(dataset, answer.charset, stored)
+    else:
+        charset = _policy_charset(dataset, answer.charset, stored, answer.policy)
     if charset:
         dataset.SpecificCharacterSet = charset
     return dataset
 
 
-def _answer_plan(the_plan: Plan, request: _Request, post: list[tuple[Key, str]], ae: str) -> _Answer:
+def _answer_plan(
+    the_plan: Plan,
+    request: _Request,
+    post: list[tuple[Key, str]],
+    ae: str,
+    policy: ResponseCharset | None = None,
+) -> _Answer:
     level = the_plan.level
     columns: list[tuple[int, str, str]] = []
     from_json: list[tuple[int, str]] = []
@@ -407,7 +537,7 @@ def _answer_plan(the_plan: Plan, request: _Request, post: list[tuple[Key, str]],
         elif tag != RETRIEVE_AE_TITLE:
             from_json.append((tag, vr))
     return _Answer(
-        level, tuple(columns), tuple(from_json), tuple(post), request.sequences, request.charset, ae
+        level, tuple(columns), tuple(from_json), tuple(post), request.sequences, request.charset, ae, policy
     )
 
 
@@ -580,20 +710,22 @@ class Index:
         strict: bool = False,
         combined_datetime: bool = False,
         retrieve_ae_title: str | None = None,
+        charset: ResponseCharset | None = None,
     ) -> Generator[Dataset, None, None]:
         """The C-FIND response identifiers for ``query`` in ``area``, streamed.
 
         ``model`` is a model name (``patient``, ``study``, ``psonly``) or a SOP class UID.
         ``strict`` checks the identifier as dcmqrscp ``--check-find`` does;
         ``combined_datetime`` matches date/time pairs together (PS3.4 C.2.2.2.5, when
-        negotiated); ``retrieve_ae_title`` (default: the area) goes into every response.
+        negotiated); ``retrieve_ae_title`` (default: the area) goes into every response;
+        ``charset`` chooses the responses' character set (None: see the module docstring).
         Raises ``QueryError`` (with the DIMSE status) now, before iterating, for a bad identifier.
         """
         request = _Request.of(query)
         the_plan = plan(model_for(model), request.level_value, request.texts, strict=strict)
         sql, post = _conditions(the_plan, combined_datetime)
         answer = _answer_plan(
-            the_plan, request, post, area if retrieve_ae_title is None else retrieve_ae_title
+            the_plan, request, post, area if retrieve_ae_title is None else retrieve_ae_title, charset
         )
         return self._stream(_find_statement(area, answer, sql), lambda row: _identifier(row, answer))
 

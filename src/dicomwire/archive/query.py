@@ -3,6 +3,9 @@
 The index is synchronous; each query runs in a thread of its own, one match at a
 time, so the first Pending response goes out as soon as the first row is read and a
 C-CANCEL (noticed by the server between matches) stops the database work.
+
+The configured Specific Character Set (:func:`response_charset`) decides the responses'
+character set.
 """
 
 from __future__ import annotations
@@ -15,13 +18,13 @@ from typing import Final, TypeVar
 from pydicom.dataset import Dataset
 
 from dicomwire.archive.config import ArchiveConfig
-from dicomwire.archive.index import Index
+from dicomwire.archive.index import REQUEST, Index, ResponseCharset
 from dicomwire.archive.keys import QueryError
 from dicomwire.archive.options import ArchiveOptions
 from dicomwire.dimse import status
 from dicomwire.services.handlers import AssociationInfo
 
-__all__ = ["ArchiveFind"]
+__all__ = ["ArchiveFind", "response_charset"]
 
 T = TypeVar("T")
 _END: Final = object()
@@ -43,6 +46,26 @@ async def _iterate(thread: ThreadPoolExecutor, items: Iterator[T]) -> AsyncItera
             await loop.run_in_executor(thread, close)
 
 
+def response_charset(config: ArchiveConfig) -> ResponseCharset | None:
+    """The responses' character set policy that ``config`` gives (None: not configured).
+
+    The request's character set is the target, the configured one the fallback; with
+    ``override`` the other way round.  ``fallback`` switches the fallback on, ``transliterate``
+    and ``discard`` what happens to characters that do not fit (``abort``: the default).
+    """
+    options = set(config.charset_options)
+    if config.specific_character_set is None and not options:
+        return None
+    configured = config.specific_character_set or ""
+    first, second = (configured, REQUEST) if "override" in options else (REQUEST, configured)
+    return ResponseCharset(
+        target=first,
+        fallback=second if "fallback" in options else None,
+        transliterate="transliterate" in options,
+        discard="discard" in options,
+    )
+
+
 class ArchiveFind:
     """Answers C-FIND from the index of the called AE title's storage area."""
 
@@ -50,6 +73,7 @@ class ArchiveFind:
         self.index = index
         self.config = config
         self.options = options
+        self.charset = response_charset(config)
 
     async def find(
         self, query: Dataset, model: str, assoc_info: AssociationInfo
@@ -69,6 +93,7 @@ class ArchiveFind:
                         query,
                         strict=self.options.check_find,
                         retrieve_ae_title=assoc_info.called_ae,
+                        charset=self.charset,
                     ),
                 )
             except QueryError as exc:
