@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Final, TypeVar
+from typing import Final, TypeVar, cast
 
 from pydicom.dataset import Dataset
 
@@ -39,7 +39,7 @@ async def _iterate(thread: ThreadPoolExecutor, items: Iterator[T]) -> AsyncItera
             item = await loop.run_in_executor(thread, next, items, _END)
             if item is _END:
                 return
-            yield item  # type: ignore[misc]
+            yield cast(T, item)
     finally:
         close = getattr(items, "close", None)
         if close is not None:

@@ -55,8 +55,17 @@ def _default_index(config: ArchiveConfig) -> str:
 class _ArchiveServer(Server):
     """The server, plus what the archive tracks per association."""
 
-    def __init__(self, archive: Archive, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self,
+        archive: Archive,
+        settings: AcceptorSettings,
+        *,
+        store: ArchiveStore,
+        find: ArchiveFind,
+        observer: MessageObserver | None,
+        events: AssociationEvents | None,
+    ) -> None:
+        super().__init__(settings, store=store, find=find, observer=observer, events=events)
         self.archive = archive
 
     @asynccontextmanager
