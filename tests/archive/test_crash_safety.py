@@ -26,7 +26,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -46,6 +45,7 @@ from dicomwire import uids
 from dicomwire.archive.service import INDEX_FILE
 from dicomwire.archive.store import instance_file_name
 from dicomwire.services.storage_sink import TEMP_PREFIX, TEMP_SUFFIX
+from ports import accepting, free_port
 
 OURS: Final = [sys.executable, "-m", "dicomwire.cli.dcmqrscp"]
 LIMIT: Final = 30.0  # seconds: a start, a stop, a sending run
@@ -62,20 +62,6 @@ RESEND: Final = 20  # instances sent again after the restart
 
 
 # -- the server ------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _accepting(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 @dataclass
@@ -117,7 +103,7 @@ def start(config: Path, log_path: Path) -> Server:
         server = Server(process, port, log_path)
         deadline = time.monotonic() + LIMIT
         while time.monotonic() < deadline and process.poll() is None:
-            if _accepting(port):
+            if accepting(port):
                 return server
             time.sleep(0.05)  # a process's port: there is no event to wait on
         code = server.stop()

@@ -22,6 +22,7 @@ from pydicom.dataset import Dataset
 
 import dicomwire
 from dicomwire import uids
+from ports import free_port
 
 pytestmark = pytest.mark.skipif(
     sys.platform == "win32" or os.geteuid() != 0 or not shutil.which("dcmqrscp"),
@@ -34,12 +35,6 @@ def _dcmtk_user() -> pwd.struct_passwd:
         return pwd.getpwnam("dcmtk")
     except KeyError:
         pytest.skip("no dcmtk user (apt-get install dcmtk creates it)")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
@@ -71,7 +66,7 @@ def test_switches_user_and_keeps_serving(tmp_path: Path) -> None:
         if parent == Path("/tmp"):
             break
         os.chmod(parent, os.stat(parent).st_mode | 0o055)
-    port = _free_port()
+    port = free_port()
     table = f"AETable BEGIN\nARCHIVE {area} RW (10, 1024mb) ANY\nAETable END\n"
     config = "UserName = dcmtk\nGroupName = dcmtk\n" + table
     ds = Dataset()
@@ -98,7 +93,7 @@ def test_debians_example_configuration_runs_and_rejects_everyone(tmp_path: Path)
     example = Path("/etc/dcmtk/dcmqrscp.cfg")
     if not example.exists():
         pytest.skip("no /etc/dcmtk/dcmqrscp.cfg")
-    port = _free_port()
+    port = free_port()
 
     async def echo() -> None:
         with pytest.raises(dicomwire.AssociationRejected) as caught:

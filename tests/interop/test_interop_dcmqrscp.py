@@ -21,7 +21,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -35,6 +34,8 @@ import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.tag import BaseTag, Tag
 from pydicom.uid import UID, ExplicitVRLittleEndian
+
+from ports import accepting, free_port
 
 DCMTK: Final = Path("/usr/bin")
 DCMQRSCP: Final = DCMTK / "dcmqrscp"
@@ -80,20 +81,6 @@ AREAS: Final = ("rw", "ro", "wo", "quota", "quota2", "small", "private")
 
 
 # -- processes -------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _accepting(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 @dataclass
@@ -156,7 +143,7 @@ def start(root: Path, *, dcmtk: bool, options: Sequence[str] = ()) -> Server:
         server = Server(name, process, port, root, log_path)
         deadline = time.monotonic() + LIMIT
         while time.monotonic() < deadline and server.running():
-            if _accepting(port):
+            if accepting(port):
                 return server
             time.sleep(0.05)  # a process's port: there is no event to wait on
         code = server.stop()
