@@ -33,6 +33,7 @@ from dicomwire.archive.output import MetaFields, needs_rewrite, output_syntax, r
 from dicomwire.errors import DatasetCodecError
 from dicomwire.services.codec import deflate
 from dicomwire.services.file_meta import encode_file_meta, read_file_meta
+from ports import free_port
 
 IMPLICIT = uids.IMPLICIT_VR_LITTLE_ENDIAN
 EXPLICIT = uids.EXPLICIT_VR_LITTLE_ENDIAN
@@ -358,12 +359,6 @@ def test_like_dcmconv(name: str, option: str, inputs: dict[str, Path], tmp_path:
 Storer = Callable[[Path, list[str]], Path]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _wait_for(port: int, proc: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + TIMEOUT
     while time.monotonic() < deadline:
@@ -384,7 +379,7 @@ def stored_by_dcmqrscp(tmp_path: Path) -> Iterator[Storer]:
     def store(source: Path, options: list[str]) -> Path:
         area = tmp_path / f"area{len(started)}"
         area.mkdir()
-        port = _free_port()
+        port = free_port()
         config = tmp_path / f"dcmqrscp{len(started)}.cfg"
         config.write_text(
             f"NetworkTCPPort = {port}\nMaxPDUSize = 16384\nMaxAssociations = 4\n"

@@ -30,6 +30,7 @@ from dicomwire.config import Timeouts
 from dicomwire.dcmtk import log as cli_logging
 from dicomwire.dcmtk.cmdline.syntaxes import ACCEPTANCE_CHOICES, SYNTAX_CHOICES
 from dicomwire.dcmtk.qrconfig import parse_qrconfig
+from ports import free_port
 
 DCMTK_DCMQRSCP = shutil.which("dcmqrscp")
 OURS = [sys.executable, "-m", "dicomwire.cli.dcmqrscp"]
@@ -49,12 +50,6 @@ def _clean_logging() -> Iterator[None]:
 def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Without -c the tool reads ./dcmqrscp.cfg or creates ./archive: never in the repository.
     monkeypatch.chdir(tmp_path)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def ours(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
