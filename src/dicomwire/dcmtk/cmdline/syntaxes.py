@@ -211,16 +211,27 @@ def add_proposal_options(
     parser: DcmtkParser, options: Sequence[str], *, help_overrides: Mapping[str, str] | None = None
 ) -> None:
     """The ``-x`` options named in ``options`` (in DCMTK's order), into ``ns.proposal``."""
-    overrides = help_overrides or {}
+    _add_choices(parser, SYNTAX_BY_OPTION, DEFAULT_SYNTAX, "proposal", options, help_overrides or {})
+
+
+def _add_choices(
+    parser: DcmtkParser,
+    table: Mapping[str, SyntaxChoice],
+    default: SyntaxChoice,
+    dest: str,
+    options: Sequence[str],
+    overrides: Mapping[str, str],
+) -> None:
+    """One option per named choice of ``table``, all into ``ns.<dest>``."""
     for option in options:
-        choice = SYNTAX_BY_OPTION[option]
+        choice = table[option]
         parser.add_option(
             choice.option,
             choice.long,
             overrides.get(option, choice.help),
-            dest="proposal",
+            dest=dest,
             const=choice.option,
-            default=DEFAULT_SYNTAX.option if choice is DEFAULT_SYNTAX else None,
+            default=default.option if choice is default else None,
         )
 
 
@@ -345,14 +356,6 @@ def add_acceptance_options(
     parser: DcmtkParser, options: Sequence[str], *, help_overrides: Mapping[str, str] | None = None
 ) -> None:
     """The ``+x`` options named in ``options`` (in DCMTK's order), into ``ns.preference``."""
-    overrides = help_overrides or {}
-    for option in options:
-        choice = ACCEPTANCE_BY_OPTION[option]
-        parser.add_option(
-            choice.option,
-            choice.long,
-            overrides.get(option, choice.help),
-            dest="preference",
-            const=choice.option,
-            default=DEFAULT_ACCEPTANCE.option if choice is DEFAULT_ACCEPTANCE else None,
-        )
+    _add_choices(
+        parser, ACCEPTANCE_BY_OPTION, DEFAULT_ACCEPTANCE, "preference", options, help_overrides or {}
+    )
