@@ -50,6 +50,7 @@ from dicomwire.services.storage_sink import (
     TEMP_SUFFIX,
     InstanceSink,
     NullSink,
+    PendingSinks,
     SinkPlan,
     open_temp_file,
 )
@@ -93,7 +94,7 @@ class ArchiveStore:
         self.config = config
         self.options = options
         self.on_stored = on_stored
-        self._sinks: set[InstanceSink] = set()
+        self._pending = PendingSinks()
         # quota decisions and renames of one area happen one at a time (threads)
         self._locks = {title: threading.Lock() for title in config.areas}
 
@@ -116,15 +117,11 @@ class ArchiveStore:
             implementation_class_uid=uids.DICOMWIRE_IMPLEMENTATION_CLASS_UID,
             implementation_version_name=uids.DICOMWIRE_IMPLEMENTATION_VERSION,
         )
-        sink = InstanceSink(plan, on_done=self._sinks.discard)
-        if not sink.failed:
-            self._sinks.add(sink)
-        return sink
+        return self._pending.open(plan)
 
     def discard_pending(self) -> None:
         """Remove the temporary files of transfers not completed (at shutdown)."""
-        for sink in list(self._sinks):
-            sink.discard()
+        self._pending.discard_all()
 
     # -- completing ------------------------------------------------------------------------------
     async def store(self, instance: ReceivedInstance, info: AssociationInfo) -> int:

@@ -35,7 +35,14 @@ from dicomwire.dimse.fragments import DatasetSink
 from dicomwire.dimse.messages import CStoreRQ
 from dicomwire.services.handlers import AssociationInfo, ReceivedInstance
 from dicomwire.services.storage_names import InstanceInfo, Naming, UidNaming, is_safe_relative_path
-from dicomwire.services.storage_sink import InstanceSink, NullSink, Opener, SinkPlan, open_temp_file
+from dicomwire.services.storage_sink import (
+    InstanceSink,
+    NullSink,
+    Opener,
+    PendingSinks,
+    SinkPlan,
+    open_temp_file,
+)
 
 __all__ = ["FsyncPolicy", "StorageSCP", "StoreOutcome"]
 
@@ -99,7 +106,7 @@ class StorageSCP:
         self.implementation_class_uid = implementation_class_uid
         self.implementation_version_name = implementation_version_name
         self.on_stored = on_stored
-        self._sinks: set[InstanceSink] = set()
+        self._pending = PendingSinks()
 
     # -- receiving ---------------------------------------------------------------------------
     def open_sink(self, request: CStoreRQ, info: AssociationInfo) -> DatasetSink:
@@ -122,10 +129,7 @@ class StorageSCP:
             implementation_version_name=self.implementation_version_name,
             opener=self.opener,
         )
-        sink = InstanceSink(plan, on_done=self._sinks.discard)
-        if not sink.failed:
-            self._sinks.add(sink)
-        return sink
+        return self._pending.open(plan)
 
     def _checked_name(self, info: InstanceInfo) -> str:
         relative = self.naming(info)
@@ -135,8 +139,7 @@ class StorageSCP:
 
     def discard_pending(self) -> None:
         """Remove the temporary files of every transfer not completed yet."""
-        for sink in list(self._sinks):
-            sink.discard()
+        self._pending.discard_all()
 
     # -- completing --------------------------------------------------------------------------
     async def store(self, instance: ReceivedInstance, info: AssociationInfo) -> int:

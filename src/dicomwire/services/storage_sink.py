@@ -42,7 +42,15 @@ from dicomwire.services.dataset_head import (
 from dicomwire.services.file_meta import encode_file_meta
 from dicomwire.services.storage_names import InstanceInfo
 
-__all__ = ["TEMP_PREFIX", "TEMP_SUFFIX", "InstanceSink", "NullSink", "SinkPlan", "open_temp_file"]
+__all__ = [
+    "TEMP_PREFIX",
+    "TEMP_SUFFIX",
+    "InstanceSink",
+    "NullSink",
+    "PendingSinks",
+    "SinkPlan",
+    "open_temp_file",
+]
 
 TEMP_PREFIX: Final = ".dicomwire-"
 TEMP_SUFFIX: Final = ".part"
@@ -268,3 +276,21 @@ def _meta_uid(found: bytes | None, fallback: str) -> str:
         return fallback
     value = text_value(found).strip(" \0")
     return value if value and len(value) <= _MAX_META_UID else fallback
+
+
+class PendingSinks:
+    """The sinks of transfers still under way, so that shutdown can remove their files."""
+
+    def __init__(self) -> None:
+        self._sinks: set[InstanceSink] = set()
+
+    def open(self, plan: SinkPlan) -> InstanceSink:
+        """A new sink for ``plan``, tracked until it is committed, failed or discarded."""
+        sink = InstanceSink(plan, on_done=self._sinks.discard)
+        if not sink.failed:
+            self._sinks.add(sink)
+        return sink
+
+    def discard_all(self) -> None:
+        for sink in list(self._sinks):
+            sink.discard()
