@@ -30,7 +30,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Final
 
 from pydicom.dataset import Dataset
@@ -40,12 +39,13 @@ from dicomwire.dimse import status as st
 from dicomwire.dimse.commands import Priority
 from dicomwire.dimse.fragments import MessageReceived
 from dicomwire.dimse.messages import CCancelRQ, CFindRQ, CFindRSP
-from dicomwire.errors import DatasetCodecError, LocalProtocolError, RemoteProtocolError
-from dicomwire.net.association import Association, ReleaseRequested
+from dicomwire.errors import DatasetCodecError
+from dicomwire.net.association import Association
 from dicomwire.net.server import Handler
 from dicomwire.services.codec import decode_dataset, encode_dataset, inflate
 from dicomwire.services.handlers import AssociationInfo, FindHandler
 from dicomwire.services.info import association_info
+from dicomwire.services.operation import RequestOperation, ResponseMessage
 from dicomwire.ul.negotiation import AcceptedContext
 
 __all__ = [
@@ -106,13 +106,16 @@ class FindResponse:
         return is_pending(self.status)
 
 
-class FindOperation:
+class FindOperation(RequestOperation[FindResponse]):
     """One C-FIND request and its responses; iterate it, or call :meth:`cancel`.
 
     Iterating yields a :class:`FindResponse` for every response: the Pending
     ones with their identifiers, then the final one (usually without).  The
     request goes out on the first iteration, or at :meth:`send`.
     """
+
+    response_type = CFindRSP
+    response_name = "C-FIND-RSP"
 
     def __init__(
         self,
@@ -127,136 +130,28 @@ class FindOperation:
         message_id: int | None = None,
         context: AcceptedContext | None = None,
     ) -> None:
-        self.assoc = assoc
-        self.query = query
-        self.model = resolve_model(model)
-        self.context = context if context is not None else assoc.context_for(self.model)
-        self.priority = priority
-        self.cancel_after = cancel_after
-        self.timeout = timeout
-        self.compression_level = compression_level
-        self.message_id = message_id if message_id is not None else assoc.next_message_id()
-        self.request = CFindRQ(
-            message_id=self.message_id, affected_sop_class_uid=self.model, priority=priority
+        super().__init__(
+            assoc,
+            query,
+            sop_class=resolve_model(model),
+            priority=priority,
+            cancel_after=cancel_after,
+            timeout=timeout,
+            compression_level=compression_level,
+            message_id=message_id,
+            context=context,
         )
-        self.received = 0  # responses so far
-        self.final: FindResponse | None = None
-        self._sent = False
-        self._cancel_wanted = False
-        self._cancel_sent = False
-        self._cancel_task: asyncio.Task[None] | None = None
 
-    @property
-    def transfer_syntax(self) -> str:
-        return self.context.transfer_syntax
+    def _make_request(self) -> CFindRQ:
+        return CFindRQ(message_id=self.message_id, affected_sop_class_uid=self.model, priority=self.priority)
 
-    @property
-    def cancelled(self) -> bool:
-        """True once a C-CANCEL-RQ has been asked for."""
-        return self._cancel_wanted
+    def _is_pending(self, status: int) -> bool:
+        return is_pending(status)
 
-    @property
-    def done(self) -> bool:
-        return self.final is not None
-
-    def encode_query(self) -> bytes:
-        return encode_dataset(self.query, self.transfer_syntax, compression_level=self.compression_level)
-
-    async def send(self) -> None:
-        """Send the C-FIND-RQ with the query (once)."""
-        if self._sent:
-            return
-        data = self.encode_query()
-        self._sent = True
-        await self.assoc.send(self.context.context_id, self.request, data)
-
-    def cancel(self) -> None:
-        """Ask the SCP to stop: a C-CANCEL-RQ goes out at once (or as soon as
-        the request is out); the responses end with the SCP's final one."""
-        if self._cancel_wanted or self.final is not None:
-            return
-        self._cancel_wanted = True
-        if self._sent:
-            self._cancel_task = asyncio.get_running_loop().create_task(self._send_cancel())
-
-    async def _send_cancel(self) -> None:
-        if self._cancel_sent or self.final is not None:
-            return
-        self._cancel_sent = True
-        cancel = CCancelRQ(message_id_being_responded_to=self.message_id)
-        await self.assoc.send(self.context.context_id, cancel)
-
-    async def _flush_cancel(self) -> None:
-        task, self._cancel_task = self._cancel_task, None
-        if task is not None:
-            await task
-        if self._cancel_wanted and not self._cancel_sent:
-            await self._send_cancel()
-
-    async def receive(self) -> FindResponse:
-        """The next response (sending the request and any cancel first)."""
-        if self.final is not None:
-            raise LocalProtocolError("the C-FIND operation is complete")
-        await self.send()
-        await self._flush_cancel()
-        item = await self.assoc.receive(self.timeout)
-        message = self._check(item)
-        self.received += 1
-        wanted = self.cancel_after is not None and self.received >= self.cancel_after
-        if wanted and is_pending(message.status) and not self._cancel_wanted:
-            self._cancel_wanted = True
-            await self._send_cancel()  # at once, before decoding: the SCP may be about to send more
-        raw = item.dataset if isinstance(item, MessageReceived) else None
+    def _response(self, message: ResponseMessage, raw: bytes | None) -> FindResponse:
+        assert isinstance(message, CFindRSP)
         identifier = decode_dataset(raw, self.transfer_syntax) if raw is not None else None
-        response = FindResponse(message.status, identifier, message, raw, self.transfer_syntax)
-        if not response.pending:
-            self.final = response
-            task, self._cancel_task = self._cancel_task, None
-            if task is not None:
-                await task
-        return response
-
-    def _check(self, item: MessageReceived | ReleaseRequested) -> CFindRSP:
-        if isinstance(item, ReleaseRequested):
-            raise RemoteProtocolError("peer requested release while a C-FIND was outstanding")
-        message = item.message
-        if not isinstance(message, CFindRSP):
-            field = message.command_field
-            raise RemoteProtocolError(
-                f"DIMSE: Unexpected Response Command Field: 0x{field:x} (expected C-FIND-RSP)"
-            )
-        if message.message_id_being_responded_to != self.message_id:
-            got = message.message_id_being_responded_to
-            raise RemoteProtocolError(
-                f"DIMSE: Unexpected Response MsgId: {got} (expected: {self.message_id})"
-            )
-        return message
-
-    async def responses(self) -> AsyncIterator[FindResponse]:
-        """Every response, the final one last."""
-        while self.final is None:
-            yield await self.receive()
-
-    def __aiter__(self) -> FindOperation:
-        return self
-
-    async def __anext__(self) -> FindResponse:
-        if self.final is not None:
-            raise StopAsyncIteration
-        return await self.receive()
-
-    async def __aenter__(self) -> FindOperation:
-        await self.send()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        """Leaving early cancels and drains the remaining responses."""
-        if exc is None and self.final is None:
-            self.cancel()
-            async for _ in self:
-                pass
+        return FindResponse(message.status, identifier, message, raw, self.transfer_syntax)
 
 
 def find(
