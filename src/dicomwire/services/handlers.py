@@ -30,6 +30,7 @@ __all__ = [
     "GetHandler",
     "MoveHandler",
     "ReceivedInstance",
+    "RetrieveFailed",
     "RetrieveMatch",
     "StoreHandler",
     "StreamingStoreHandler",
@@ -138,13 +139,25 @@ class RetrieveMatch:
     transfer_syntax: str
 
 
+class RetrieveFailed(Exception):
+    """Raised by a retrieve handler to end the operation with ``status`` (e.g. 0xA900
+    for an identifier it cannot use, 0xA701 when it cannot count the matches)."""
+
+    def __init__(self, status: int, comment: str | None = None) -> None:
+        super().__init__(comment or f"status 0x{status:04X}")
+        self.status = status
+        self.comment = comment
+
+
 class MoveHandler(Protocol):
     """Retrieve by C-MOVE: the instances that match, and where the destination is.
 
     ``destination`` resolves the Move Destination AE title to ``(host, port)``
-    (None: unknown destination, answered 0xA801).  The C-STORE sub-operations,
-    pending responses and C-CANCEL are the server's work.  The server side of
-    C-MOVE and C-GET arrives with the retrieve service; this is its shape.
+    (None: unknown or not allowed, answered 0xA801).  ``retrieve`` yields the
+    matching instances (raise :class:`RetrieveFailed` for another final status).
+    The C-STORE sub-operations on an association to the destination, the pending
+    responses, the counts and C-CANCEL are the server's work
+    (:mod:`dicomwire.services.retrieve_scp`).
     """
 
     def destination(self, ae_title: str, info: AssociationInfo) -> tuple[str, int] | None: ...

@@ -7,8 +7,11 @@
 
 Each handler is a :mod:`~dicomwire.services.handlers` protocol; the server adapts it
 to the DIMSE messages of its service (responses, statuses, C-CANCEL, streaming
-sinks).  Echo answers Success unless told otherwise; a service without a handler
-is answered 0x0211 (Unrecognized Operation).  ``handlers`` still takes raw
+sinks, C-MOVE and C-GET sub-operations: ``retrieve`` says how the C-MOVE associations
+to destinations are made).  A C-GET needs storage contexts on which the requestor
+takes the SCP role: accept them with ``AcceptorSettings.roles``.  Echo answers Success
+unless told otherwise; a service without a handler is answered 0x0211 (Unrecognized
+Operation).  ``handlers`` still takes raw
 message handlers (``{CEchoRQ: coroutine}``) for what the protocols do not cover.
 """
 
@@ -21,7 +24,16 @@ from collections.abc import Mapping
 from dicomwire.config import AcceptorSettings
 from dicomwire.dimse import status as st
 from dicomwire.dimse.fragments import DatasetSink, MessageReceived
-from dicomwire.dimse.messages import CCancelRQ, CEchoRQ, CFindRQ, CStoreRQ, CStoreRSP, Message
+from dicomwire.dimse.messages import (
+    CCancelRQ,
+    CEchoRQ,
+    CFindRQ,
+    CGetRQ,
+    CMoveRQ,
+    CStoreRQ,
+    CStoreRSP,
+    Message,
+)
 from dicomwire.net.association import Association, MessageObserver, SinkFactory
 from dicomwire.net.server import AssociationEvents, Handler
 from dicomwire.net.server import Server as _BaseServer
@@ -29,12 +41,15 @@ from dicomwire.services.handlers import (
     AcceptEcho,
     EchoHandler,
     FindHandler,
+    GetHandler,
+    MoveHandler,
     ReceivedInstance,
     StoreHandler,
     StreamingStoreHandler,
 )
 from dicomwire.services.info import association_info
 from dicomwire.services.query import ignore_cancel, make_find_handler
+from dicomwire.services.retrieve_scp import SubAssociationSettings, make_get_handler, make_move_handler
 from dicomwire.services.verification import echo_handler
 
 __all__ = ["Server", "store_handler"]
@@ -86,6 +101,9 @@ class Server(_BaseServer):
         echo: EchoHandler | None = AcceptEcho(),  # noqa: B008 - stateless, shared on purpose
         store: StoreHandler | None = None,
         find: FindHandler | None = None,
+        move: MoveHandler | None = None,
+        get: GetHandler | None = None,
+        retrieve: SubAssociationSettings | None = None,
         ssl: _ssl.SSLContext | None = None,
         observer: MessageObserver | None = None,
         events: AssociationEvents | None = None,
@@ -97,6 +115,12 @@ class Server(_BaseServer):
             table[CStoreRQ] = store_handler(store)
         if find is not None:
             table[CFindRQ] = make_find_handler(find)
+        if move is not None:
+            table[CMoveRQ] = make_move_handler(move, retrieve)
+        if get is not None:
+            level = retrieve.compression_level if retrieve is not None else 6
+            table[CGetRQ] = make_get_handler(get, compression_level=level)
+        if find is not None or move is not None or get is not None:
             table[CCancelRQ] = ignore_cancel
         table.update(handlers or {})
         streaming = store if isinstance(store, StreamingStoreHandler) else None

@@ -54,6 +54,7 @@ __all__ = [
     "UidNaming",
     "choose_context",
     "inspect_file",
+    "send_store",
     "store",
 ]
 
@@ -296,6 +297,31 @@ async def store(
     overrides the DIMSE timeout for the response.  A data set of odd length
     (a deflated one, or a damaged file) is sent with a 00 pad byte.
     """
+    sent = await send_store(
+        assoc,
+        what,
+        priority=priority,
+        move_originator=move_originator,
+        message_id=message_id,
+        context_id=context_id,
+        compression_level=compression_level,
+    )
+    return await _response(assoc, sent, timeout)
+
+
+async def send_store(
+    assoc: Association,
+    what: StoreSource | str | os.PathLike[str] | Dataset,
+    *,
+    priority: Priority = Priority.MEDIUM,
+    move_originator: tuple[str, int] | None = None,
+    message_id: int | None = None,
+    context_id: int | None = None,
+    compression_level: int = 6,
+) -> int:
+    """The sending half of :func:`store`: the C-STORE-RQ and its data set go out; the
+    message ID is returned and the response is the caller's to receive (a C-GET SCP
+    may get a C-CANCEL-RQ before it)."""
     source = _source_of(what)
     if context_id is None:
         context = choose_context(assoc.contexts, source)
@@ -319,7 +345,7 @@ async def store(
                 BytesIO(data), len(data), source.transfer_syntax, target, compression_level=compression_level
             )
         await assoc.send(context.context_id, request, data)
-        return await _response(assoc, message_id, timeout)
+        return message_id
     try:
         fp = open(source.path, "rb")  # noqa: SIM115 - closed below, after the send
     except OSError as exc:
@@ -334,7 +360,7 @@ async def store(
                 fp, source.dataset_length, source.transfer_syntax, target, compression_level=compression_level
             )
             await assoc.send(context.context_id, request, data)
-    return await _response(assoc, message_id, timeout)
+    return message_id
 
 
 async def _stream(
