@@ -9,17 +9,22 @@ dcmqrscp's rules, as functions of the configuration and options:
 * storage contexts only for an AE that may be written (``W``), query/retrieve contexts
   only for one that may be read (``R``; DCMTK 3.6.7 does not check read access, we do),
   only for the models not switched off; with ``no_parallel_store``, no storage contexts
-  while another association holds them for the same AE title.
+  while another association holds them for the same AE title;
+* C-MOVE and C-GET contexts for the same models (none for C-GET with ``disable_get``;
+  with ``require_find`` only when the request proposes the model's C-FIND too); for C-GET
+  the requestor may take the SCP role of every storage class, and an AE that may be read
+  but not written gets the storage contexts the requestor proposes to be SCP for (it
+  cannot store into them: the archive refuses such a C-STORE).
 
 With ``options.profile`` (an association profile's contexts, dcmqrscp's ``-xf``) the
 profile replaces the storage contexts: only the SOP classes it lists are stored, each with
 its own transfer syntaxes in its order (a UID we do not know counts as a private storage
-class).  Verification and the FIND models stay as they are; a profile entry for one of them
+class).  Verification and the FIND, MOVE and GET models stay as they are; a profile entry for one of them
 adds its transfer syntaxes after ours, and makes a model switched off acceptable again (a
 profile entry is never filtered by the models switched off, as in dcmqrscp).  The access
-rules hold for profile entries too: storage only for ``W``, FIND only for ``R``.  A profile
-entry for anything else (C-MOVE, C-GET, worklist, ...) is refused: dcmqrscp accepts it
-and then cannot serve it.
+rules hold for profile entries too: storage only for ``W``, query/retrieve only for ``R``.
+A profile entry for anything else (worklist, ...) is refused: dcmqrscp accepts it and then
+cannot serve it.
 """
 
 from __future__ import annotations
@@ -98,7 +103,14 @@ class AssociationPolicy:
         self.verification = _with_profile({uids.VERIFICATION: syntaxes}, options.profile, {uids.VERIFICATION})
         finds = {model.find: syntaxes for model in self.models}
         self.query = _with_profile(finds, options.profile, {model.find for model in MODELS})
+        moves = {model.move: syntaxes for model in self.models}
+        self.moves = _with_profile(moves, options.profile, {model.move for model in MODELS})
+        gets = {} if options.disable_get else {model.get: syntaxes for model in self.models}
+        wanted_gets = set() if options.disable_get else {model.get for model in MODELS}
+        self.gets = _with_profile(gets, options.profile, wanted_gets)
         self.storage = _storage(options, self.storage_classes)
+        # C-GET: the requestor may take the SCP role for every storage class.
+        self.roles = {} if options.disable_get else dict.fromkeys(self.storage, (True, True))
 
     def check(self, request: AAssociateRQ, peer: tuple[str, int]) -> AAssociateRJ | None:
         """None to go on negotiating, or the rejection (dcmqrscp's reasons)."""
@@ -126,13 +138,30 @@ class AssociationPolicy:
         supported = dict(self.verification)
         if area is None:
             return supported
-        # C-MOVE and C-GET contexts (and --require-find, --disable-get) come with the
-        # retrieve service; until then a peer gets a clear "no acceptable context".
         if area.access.can_read:
             supported.update(self.query)
+            supported.update(self._retrieval(request))
         if area.access.can_write and not (self.options.no_parallel_store and self.storing(area.ae_title)):
             supported.update(self.storage)
+        elif area.access.can_read and self.gets:
+            supported.update(self._get_storage(request))
         return supported
+
+    def _retrieval(self, request: AAssociateRQ) -> Contexts:
+        """The C-MOVE and C-GET contexts; with ``require_find`` only those whose model's
+        C-FIND is proposed too (dcmqrscp's --require-find)."""
+        retrieval = {**self.moves, **self.gets}
+        if not self.options.require_find:
+            return retrieval
+        proposed = {context.abstract_syntax for context in request.presentation_contexts}
+        finds_of = {sop: model.find for model in MODELS for sop in (model.move, model.get)}
+        return {sop: ts for sop, ts in retrieval.items() if finds_of.get(sop) in proposed}
+
+    def _get_storage(self, request: AAssociateRQ) -> Contexts:
+        """For an AE that may be read, not written: the storage contexts a C-GET needs
+        (those the requestor proposes to be SCP for), never one to store into."""
+        scp_roles = {role.sop_class_uid for role in request.user_information.role_selections if role.scp_role}
+        return {sop: ts for sop, ts in self.storage.items() if sop in scp_roles}
 
     def is_storage(self, abstract_syntax: str) -> bool:
         return abstract_syntax in self.storage

@@ -24,13 +24,13 @@ from dicomwire.archive.options import ArchiveOptions
 from dicomwire.dimse import status
 from dicomwire.services.handlers import AssociationInfo
 
-__all__ = ["ArchiveFind", "response_charset"]
+__all__ = ["ArchiveFind", "iterate_in", "response_charset"]
 
 T = TypeVar("T")
 _END: Final = object()
 
 
-async def _iterate(thread: ThreadPoolExecutor, items: Iterator[T]) -> AsyncIterator[T]:
+async def iterate_in(thread: ThreadPoolExecutor, items: Iterator[T]) -> AsyncIterator[T]:
     """``items`` (a blocking iterator) one item at a time, always in ``thread``: a database
     cursor stays in the thread that opened it."""
     loop = asyncio.get_running_loop()
@@ -99,5 +99,5 @@ class ArchiveFind:
             except QueryError as exc:
                 yield exc.status, None
                 return
-            async for identifier in _iterate(thread, matches):
+            async for identifier in iterate_in(thread, matches):
                 yield status.PENDING, identifier

@@ -30,10 +30,12 @@ from dicomwire.archive.index import Index, sqlite_url
 from dicomwire.archive.options import ArchiveOptions
 from dicomwire.archive.policy import AssociationPolicy
 from dicomwire.archive.query import ArchiveFind
+from dicomwire.archive.retrieve import ArchiveRetrieve
 from dicomwire.archive.store import ArchiveStore, StoredInstance, reconcile
 from dicomwire.config import AcceptorSettings
 from dicomwire.net.association import Association, MessageObserver
 from dicomwire.net.server import AssociationEvents
+from dicomwire.services.retrieve_scp import SubAssociationSettings
 from dicomwire.services.server import Server
 from dicomwire.ul.pdu import AAssociateRJ, AAssociateRQ
 
@@ -62,10 +64,28 @@ class _ArchiveServer(Server):
         *,
         store: ArchiveStore,
         find: ArchiveFind,
+        retrieve: ArchiveRetrieve,
         observer: MessageObserver | None,
         events: AssociationEvents | None,
     ) -> None:
-        super().__init__(settings, store=store, find=find, observer=observer, events=events)
+        options = archive.options
+        sub_associations = SubAssociationSettings(
+            proposed_syntaxes=options.proposed_syntaxes,
+            max_pdu_length=options.max_pdu_length or archive.config.max_pdu_size,
+            timeouts=options.timeouts,
+            compression_level=options.stored_format.compression_level,
+            observer=observer,
+        )
+        super().__init__(
+            settings,
+            store=store,
+            find=find,
+            move=retrieve,
+            get=None if options.disable_get else retrieve,
+            retrieve=sub_associations,
+            observer=observer,
+            events=events,
+        )
         self.archive = archive
 
     @asynccontextmanager
@@ -118,8 +138,15 @@ class Archive:
         await asyncio.to_thread(self._reconcile_all)
         self._store = ArchiveStore(self.index, self.config, self.options, on_stored=self._stored)
         find = ArchiveFind(self.index, self.config, self.options)
+        retrieve = ArchiveRetrieve(self.index, self.config, self.options)
         self.server = _ArchiveServer(
-            self, self._settings(), store=self._store, find=find, observer=self.observer, events=self.events
+            self,
+            self._settings(),
+            store=self._store,
+            find=find,
+            retrieve=retrieve,
+            observer=self.observer,
+            events=self.events,
         )
         await self.server.start(host, port)
 
@@ -164,6 +191,7 @@ class Archive:
             ae_title=next(iter(self.config.areas), "ARCHIVE"),
             supported={},
             supported_for=self.policy.supported_for,
+            roles=self.policy.roles,
             check=self._check,
             max_pdu_length=options.max_pdu_length or self.config.max_pdu_size,
             max_associations=self.config.max_associations,

@@ -101,7 +101,7 @@ class ArchiveStore:
     # -- receiving -------------------------------------------------------------------------------
     def open_sink(self, request: CStoreRQ, info: AssociationInfo) -> DatasetSink:
         area = self.config.area_for(info.called_ae)
-        if self.options.ignore_store or area is None:
+        if self.options.ignore_store or area is None or not area.access.can_write:
             return NullSink()
         plan = SinkPlan(
             directory=area.path,
@@ -130,8 +130,12 @@ class ArchiveStore:
         if sink is None:  # collected in memory: write it the same way
             sink = self.open_sink(instance.request, info)
             sink.write(instance.data or b"")
-        if isinstance(sink, NullSink) or area is None:
-            return status.SUCCESS if area is not None else status.OUT_OF_RESOURCES
+        if area is None or not area.access.can_write:
+            # A read-only AE has storage contexts only for C-GET, where the peer is the
+            # SCP; a C-STORE from it there is refused, never kept.
+            return status.OUT_OF_RESOURCES
+        if isinstance(sink, NullSink):
+            return status.SUCCESS
         assert isinstance(sink, InstanceSink)
         try:
             outcome = await asyncio.to_thread(self._complete, area, sink)

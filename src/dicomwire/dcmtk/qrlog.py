@@ -3,7 +3,10 @@
 Observed with ``dcmqrscp -v``: a C-STORE-RQ is announced ``Received Store SCP:``
 followed by its DIMSE dump, its response ``Sending:`` and its dump; a C-FIND-RQ
 ``Received Find SCP:`` and its dump, then one ``Find SCP Response N [status: X]``
-line per response; a C-ECHO-RQ ``Received Echo SCP RQ: MsgID N``.  (The association
+line per response (C-MOVE and C-GET: ``Received Move SCP:`` / ``Received Get SCP:``,
+``Move SCP Response N [status: X]``); each C-STORE sub-operation ``Store SCU RQ:
+MsgID N, (MOD)`` and ``Move SCP: Received Store SCU RSP [Status=Success]`` (``Get
+SCP:`` for C-GET); a C-ECHO-RQ ``Received Echo SCP RQ: MsgID N``.  (The association
 lines come from :class:`DcmqrscpAssociationLog`: ``Association Received
 (host:CALLING -> CALLED)``, ``Refusing Association (BadAEService)``, ``Association
 Acknowledged (Max Send PDV: N)``, ``Association Release``, ``Association Aborted``.)
@@ -17,10 +20,22 @@ from typing import Final
 
 from dicomwire.dcmtk.formats.dimse import dump_message
 from dicomwire.dcmtk.status import dcmtk_status_string
-from dicomwire.dimse.messages import CEchoRQ, CFindRQ, CFindRSP, CStoreRQ, CStoreRSP, Message
+from dicomwire.dimse.messages import (
+    CEchoRQ,
+    CFindRQ,
+    CFindRSP,
+    CGetRQ,
+    CGetRSP,
+    CMoveRQ,
+    CMoveRSP,
+    CStoreRQ,
+    CStoreRSP,
+    Message,
+)
 from dicomwire.errors import AssociationAborted
 from dicomwire.net.association import Association
 from dicomwire.net.server import TOO_MANY_ASSOCIATIONS
+from dicomwire.uids import dcmtk_modality_prefix
 from dicomwire.ul.pdu import AAssociateRJ, AAssociateRQ
 
 __all__ = ["DcmqrscpAssociationLog", "DcmqrscpMessageLog"]
@@ -39,21 +54,43 @@ class DcmqrscpMessageLog:
     def __call__(self, assoc: Association, incoming: bool, context_id: int, message: Message) -> None:
         if not self.log.isEnabledFor(logging.INFO):
             return
-        if isinstance(message, CStoreRQ | CStoreRSP):
+        if isinstance(message, CStoreRQ) and not incoming:  # a C-MOVE or C-GET sub-operation
+            prefix = dcmtk_modality_prefix(message.affected_sop_class_uid)
+            self.log.info("Store SCU RQ: MsgID %d, (%s)", message.message_id, prefix)
+        elif isinstance(message, CStoreRSP) and incoming:
+            service = "Move" if assoc.requestor else "Get"  # C-MOVE's go over our own association
+            text = dcmtk_status_string(message.status, "store")
+            self.log.info("%s SCP: Received Store SCU RSP [Status=%s]", service, text)
+        elif isinstance(message, CStoreRQ | CStoreRSP):
             heading = "Received Store SCP:" if incoming else "Sending:"
             self.log.info("%s\n%s", heading, dump_message(message, "INCOMING" if incoming else "OUTGOING"))
-        elif isinstance(message, CFindRQ):
-            self.log.info("Received Find SCP:\n%s", dump_message(message, "INCOMING"))
-        elif isinstance(message, CFindRSP):
-            key = (id(assoc), message.message_id_being_responded_to)
-            self._responses[key] += 1
-            count = self._responses[key]
-            if message.status not in (0xFF00, 0xFF01):
-                del self._responses[key]
-            text = dcmtk_status_string(message.status, "find")
-            self.log.info("Find SCP Response %d [status: %s]", count, text)
+        elif isinstance(message, CFindRQ | CMoveRQ | CGetRQ):
+            service = _SERVICE[type(message)]
+            self.log.info("Received %s SCP:\n%s", service, dump_message(message, "INCOMING"))
+        elif isinstance(message, CFindRSP | CMoveRSP | CGetRSP):
+            self._response(assoc, message)
         elif isinstance(message, CEchoRQ):
             self.log.info("Received Echo SCP RQ: MsgID %d", message.message_id)
+
+    def _response(self, assoc: Association, message: CFindRSP | CMoveRSP | CGetRSP) -> None:
+        key = (id(assoc), message.message_id_being_responded_to)
+        self._responses[key] += 1
+        count = self._responses[key]
+        if message.status not in (0xFF00, 0xFF01):
+            del self._responses[key]
+        service = _SERVICE[type(message)]
+        text = dcmtk_status_string(message.status, service.lower())
+        self.log.info("%s SCP Response %d [status: %s]", service, count, text)
+
+
+_SERVICE: Final[dict[type[Message], str]] = {
+    CFindRQ: "Find",
+    CFindRSP: "Find",
+    CMoveRQ: "Move",
+    CMoveRSP: "Move",
+    CGetRQ: "Get",
+    CGetRSP: "Get",
+}
 
 
 class DcmqrscpAssociationLog:

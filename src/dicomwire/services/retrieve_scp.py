@@ -40,7 +40,7 @@ from dicomwire.dimse.commands import Priority
 from dicomwire.dimse.fragments import MessageReceived
 from dicomwire.dimse.messages import CCancelRQ, CGetRQ, CGetRSP, CMoveRQ, CMoveRSP, CStoreRSP
 from dicomwire.errors import DatasetCodecError, DicomWireError, NoAcceptedContext
-from dicomwire.net.association import Association, ReleaseRequested
+from dicomwire.net.association import Association, MessageObserver, ReleaseRequested
 from dicomwire.net.client import open_association
 from dicomwire.net.server import Handler
 from dicomwire.services.codec import decode_dataset, encode_dataset
@@ -72,7 +72,8 @@ class SubAssociationSettings:
     """How a C-MOVE SCP associates with a destination.
 
     ``calling_ae`` None: the AE title the C-MOVE was addressed to.  ``proposed_syntaxes``
-    are proposed for every matched SOP class (dcmqrscp's ``-x`` options).
+    are proposed for every matched SOP class (dcmqrscp's ``-x`` options).  ``observer``
+    sees the messages on those associations.
     """
 
     calling_ae: str | None = None
@@ -82,6 +83,8 @@ class SubAssociationSettings:
     compression_level: int = 6
     implementation_class_uid: str = uids.DICOMWIRE_IMPLEMENTATION_CLASS_UID
     implementation_version_name: str = uids.DICOMWIRE_IMPLEMENTATION_VERSION
+    # sees every message on the associations to destinations (a tool logs them)
+    observer: MessageObserver | None = None
 
 
 # -- counting ------------------------------------------------------------------------------------
@@ -431,10 +434,12 @@ async def _connect(
     )
     host, port = where
     try:
-        return await open_association(host, port, request)
+        sub = await open_association(host, port, request)
     except (DicomWireError, OSError) as exc:
         log.warning("C-MOVE: cannot associate with %s (%s:%d): %s", destination, host, port, exc)
         return None
+    sub.observer = settings.observer
+    return sub
 
 
 async def _close(sub: Association) -> None:
