@@ -115,11 +115,11 @@ class Server:
         raise AssertionError(f"{self.name} dcmqrscp did not stop")
 
 
-def prepare(root: Path) -> Path:
+def prepare(root: Path, config: str = CONFIG, areas: Sequence[str] = AREAS) -> Path:
     root.mkdir(parents=True, exist_ok=True)
-    for area in AREAS:
+    for area in areas:
         (root / area).mkdir(exist_ok=True)
-    (root / CONFIG_NAME).write_text(CONFIG)
+    (root / CONFIG_NAME).write_text(config)
     return root
 
 
