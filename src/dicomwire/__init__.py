@@ -38,6 +38,18 @@ _HOMES: dict[str, str] = {
     "FindOperation": "dicomwire.services.query",
     "FindResponse": "dicomwire.services.query",
     "find": "dicomwire.services.query",
+    "MoveOperation": "dicomwire.services.retrieve",
+    "GetOperation": "dicomwire.services.retrieve",
+    "RetrieveResponse": "dicomwire.services.retrieve",
+    "move": "dicomwire.services.retrieve",
+    "get": "dicomwire.services.retrieve",
+    "get_contexts": "dicomwire.services.retrieve",
+    "SubAssociationSettings": "dicomwire.services.retrieve_scp",
+    "RetrieveFailed": "dicomwire.services.handlers",
+    "CMoveRQ": "dicomwire.dimse.messages",
+    "CMoveRSP": "dicomwire.dimse.messages",
+    "CGetRQ": "dicomwire.dimse.messages",
+    "CGetRSP": "dicomwire.dimse.messages",
     "decode_dataset": "dicomwire.services.codec",
     "all_storage_contexts": "dicomwire.services.contexts",
     "encode_dataset": "dicomwire.services.codec",
@@ -94,6 +106,10 @@ __all__ = [
     "CEchoRSP",
     "CFindRQ",
     "CFindRSP",
+    "CGetRQ",
+    "CGetRSP",
+    "CMoveRQ",
+    "CMoveRSP",
     "CStoreRQ",
     "CStoreRSP",
     "ConnectError",
@@ -108,9 +124,11 @@ __all__ = [
     "FindResponse",
     "FsyncPolicy",
     "GetHandler",
+    "GetOperation",
     "LocalProtocolError",
     "Message",
     "MoveHandler",
+    "MoveOperation",
     "NetworkError",
     "NetworkTimeout",
     "NoAcceptedContext",
@@ -121,7 +139,9 @@ __all__ = [
     "ReleaseRequested",
     "RemoteProtocolError",
     "RequestorSettings",
+    "RetrieveFailed",
     "RetrieveMatch",
+    "RetrieveResponse",
     "Server",
     "StatusError",
     "StorageSCP",
@@ -129,6 +149,7 @@ __all__ = [
     "StoreOutcome",
     "StoreSource",
     "StreamingStoreHandler",
+    "SubAssociationSettings",
     "Timeouts",
     "WriteError",
     "__version__",
@@ -138,7 +159,10 @@ __all__ = [
     "echo",
     "encode_dataset",
     "find",
+    "get",
+    "get_contexts",
     "inspect_file",
+    "move",
     "status",
     "store",
     "uids",
@@ -155,6 +179,10 @@ if TYPE_CHECKING:
     from dicomwire.dimse.messages import CEchoRSP as CEchoRSP
     from dicomwire.dimse.messages import CFindRQ as CFindRQ
     from dicomwire.dimse.messages import CFindRSP as CFindRSP
+    from dicomwire.dimse.messages import CGetRQ as CGetRQ
+    from dicomwire.dimse.messages import CGetRSP as CGetRSP
+    from dicomwire.dimse.messages import CMoveRQ as CMoveRQ
+    from dicomwire.dimse.messages import CMoveRSP as CMoveRSP
     from dicomwire.dimse.messages import CStoreRQ as CStoreRQ
     from dicomwire.dimse.messages import CStoreRSP as CStoreRSP
     from dicomwire.dimse.messages import Message as Message
@@ -190,12 +218,20 @@ if TYPE_CHECKING:
     from dicomwire.services.handlers import GetHandler as GetHandler
     from dicomwire.services.handlers import MoveHandler as MoveHandler
     from dicomwire.services.handlers import ReceivedInstance as ReceivedInstance
+    from dicomwire.services.handlers import RetrieveFailed as RetrieveFailed
     from dicomwire.services.handlers import RetrieveMatch as RetrieveMatch
     from dicomwire.services.handlers import StoreHandler as StoreHandler
     from dicomwire.services.handlers import StreamingStoreHandler as StreamingStoreHandler
     from dicomwire.services.query import FindOperation as FindOperation
     from dicomwire.services.query import FindResponse as FindResponse
     from dicomwire.services.query import find as find
+    from dicomwire.services.retrieve import GetOperation as GetOperation
+    from dicomwire.services.retrieve import MoveOperation as MoveOperation
+    from dicomwire.services.retrieve import RetrieveResponse as RetrieveResponse
+    from dicomwire.services.retrieve import get as get
+    from dicomwire.services.retrieve import get_contexts as get_contexts
+    from dicomwire.services.retrieve import move as move
+    from dicomwire.services.retrieve_scp import SubAssociationSettings as SubAssociationSettings
     from dicomwire.services.server import Server as Server
     from dicomwire.services.storage import StoreSource as StoreSource
     from dicomwire.services.storage import inspect_file as inspect_file

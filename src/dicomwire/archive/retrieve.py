@@ -56,7 +56,6 @@ class ArchiveRetrieve:
     def destination(self, ae_title: str, info: AssociationInfo) -> tuple[str, int] | None:
         peer = self.config.resolve_destination(ae_title)
         if peer is None:
-            log.warning("Move SCP: unknown move destination: %s", ae_title)
             return None
         if not self._allowed(peer, info):
             log.warning("Move SCP: move destination %s not allowed for %s", ae_title, info.calling_ae)
