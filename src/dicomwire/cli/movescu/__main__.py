@@ -1,0 +1,5 @@
+"""``python -m dicomwire.cli.movescu``."""
+
+from dicomwire.cli.movescu import main
+
+raise SystemExit(main())
