@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
-from typing import Any, Final
+from typing import Final
 
 from dicomwire.cli.dcmqrscp.profiles import (
     EXIT_PROFILE_ERROR,
@@ -19,6 +19,15 @@ from dicomwire.cli.dcmqrscp.profiles import (
     read_association_profiles,
 )
 from dicomwire.dcmtk.cmdline import options
+from dicomwire.dcmtk.cmdline.outputs import (
+    NOT_WHEN_BIT_PRESERVING,
+    WRITE_XFER,
+    add_output_options,
+    check_compression_level,
+    check_padding,
+    conflict,
+    processed,
+)
 from dicomwire.dcmtk.cmdline.syntaxes import (
     ACCEPTANCE_BY_OPTION,
     ACCEPTANCE_CHOICES,
@@ -27,7 +36,6 @@ from dicomwire.dcmtk.cmdline.syntaxes import (
     SYNTAX_CHOICES,
     UNCOMPRESSED_FALLBACKS,
     add_acceptance_options,
-    add_new_vr_options,
     add_proposal_options,
 )
 from dicomwire.dcmtk.log import app_logger
@@ -58,7 +66,7 @@ def build_parser(config_default: str = DEFAULT_CONFIG_FILE) -> options.DcmtkPars
     _add_database_options(p)
     _add_network_options(p)
     _add_charset_options(p)
-    _add_output_options(p)
+    add_output_options(p)
     p.add_check(check_command_line)
     return p
 
@@ -206,125 +214,11 @@ def _add_charset_options(p: options.DcmtkParser) -> None:
     )
 
 
-class _Deferred:
-    """A value type that keeps the word as typed; :func:`check_command_line` converts it later."""
-
-    def __init__(self, inner: options.Integer) -> None:
-        self.inner = inner
-        self.kind = inner.kind
-
-    def describe(self) -> str:
-        return self.inner.describe()
-
-    def convert(self, raw: str, *, parameter: bool) -> Any:
-        return raw
-
-
-_PAD: Final = options.Integer(0, unsigned=True)
-_LEVEL: Final = options.Integer(0, 9, unsigned=True)
-_WRITE_XFER: Final = (
-    ("+t=", "--write-xfer-same", "write with same TS as input (default)"),
-    ("+te", "--write-xfer-little", "write with explicit VR little endian TS"),
-    ("+tb", "--write-xfer-big", "write with explicit VR big endian TS"),
-    ("+ti", "--write-xfer-implicit", "write with implicit VR little endian TS"),
-    ("+td", "--write-xfer-deflated", "write with deflated expl. VR little endian TS"),
-)
-
-
-def _add_output_options(p: options.DcmtkParser) -> None:
-    add = p.add_option
-    p.add_group("output options")
-    p.add_subgroup("bit preserving mode")
-    add(
-        "-B",
-        "--normal",
-        "allow implicit format conversions (default)",
-        dest="bit_preserving",
-        const=False,
-        default=False,
-    )
-    add("+B", "--bit-preserving", "write data exactly as read", dest="bit_preserving", const=True)
-    p.add_subgroup("output file format")
-    add("+F", "--write-file", "write file format (default)", dest="write_file", const=True, default=True)
-    add(
-        "-F",
-        "--write-dataset",
-        "write data set without file meta information",
-        dest="write_file",
-        const=False,
-    )
-    p.add_subgroup("output transfer syntax (not with --bit-preserving or compressed transmission)")
-    for short, long, text in _WRITE_XFER:
-        add(short, long, text, dest="write_xfer", const=short, default="+t=")
-    add_new_vr_options(p)
-    p.add_subgroup("group length encoding (not with --bit-preserving)")
-    for short, long, const, text in (
-        ("+g=", "--group-length-recalc", "recalc", "recalculate group lengths if present (default)"),
-        ("+g", "--group-length-create", "create", "always write with group length elements"),
-        ("-g", "--group-length-remove", "remove", "always write without group length elements"),
-    ):
-        add(short, long, text, dest="group_length", const=const, default="recalc")
-    p.add_subgroup("length encoding in sequences and items (not with --bit-preserving)")
-    add(
-        "+e",
-        "--length-explicit",
-        "write with explicit lengths (default)",
-        dest="explicit_lengths",
-        const=True,
-        default=True,
-    )
-    add("-e", "--length-undefined", "write with undefined lengths", dest="explicit_lengths", const=False)
-    p.add_subgroup("data set trailing padding (not with --write-dataset or --bit-preserving)")
-    add("-p", "--padding-off", "no padding (default)", dest="padding", action="store_const", const=None)
-    add(
-        "+p",
-        "--padding-create",
-        "align file on multiple of f bytes\nand items on multiple of i bytes",
-        dest="padding",
-        nargs=2,
-        type=_Deferred(_PAD),
-        value_help="[f]ile-pad [i]tem-pad: integer",
-    )
-    p.add_subgroup("deflate compression level (only with -xd or --write-xfer-deflated/same)")
-    add(
-        "+cl",
-        "--compression-level",
-        "0=uncompressed, 1=fastest, 9=best compression",
-        dest="compression_level",
-        type=_Deferred(_LEVEL),
-        value_help="[l]evel: integer (default: 6)",
-        default=6,
-    )
-
-
 # -- checking, in DCMTK's order -----------------------------------------------------------------
 def check_command_line(ns: argparse.Namespace, given: Sequence[str]) -> None:
     """DCMTK's dependency checks; raises :class:`~dicomwire.dcmtk.cmdline.options.CommandLineError`."""
     for step in _STEPS:
         step(ns, given)
-
-
-def _processed(given: Sequence[str], block: Sequence[str]) -> list[str]:
-    """The options of an option block that DCMTK acts on, in its order.
-
-    DCMTK tests a block's options one after the other and acts on one only when it appears
-    further right than the last one it acted on: the rightmost wins, and the ones before it
-    are checked too when they come in that order.
-    """
-    last = {name: index for index, name in enumerate(given)}
-    done: list[str] = []
-    position = -1
-    for name in block:
-        at = last.get(name, -1)
-        if at > position:
-            done.append(name)
-            position = at
-    return done
-
-
-def _conflict(option: str, other: str, condition: bool) -> None:
-    if condition:
-        raise options.CommandLineError(f"{option} not allowed with {other}")
 
 
 def _models(ns: argparse.Namespace, given: Sequence[str]) -> None:
@@ -338,8 +232,8 @@ def _profiles(ns: argparse.Namespace, given: Sequence[str]) -> None:
     if ns.assoc_config_file is None:
         return
     preference, proposal = ACCEPTANCE_BY_OPTION[ns.preference], SYNTAX_BY_OPTION[ns.proposal]
-    _conflict("--assoc-config-file", preference.long, ns.preference != "+x=")
-    _conflict("--assoc-config-file", proposal.long, ns.proposal != "-x=")
+    conflict("--assoc-config-file", preference.long, ns.preference != "+x=")
+    conflict("--assoc-config-file", proposal.long, ns.proposal != "-x=")
     path, incoming, outgoing = ns.assoc_config_file
     try:
         ns.incoming_profile = read_association_profiles(path, incoming, outgoing)
@@ -355,50 +249,17 @@ def _is_compressed(option: str) -> bool:
 
 def _write_xfer(ns: argparse.Namespace, given: Sequence[str]) -> None:
     compressed = _is_compressed(ns.preference)
-    for name in _processed(given, [long for _, long, _ in _WRITE_XFER]):
+    for name in processed(given, [long for _, long, _ in WRITE_XFER]):
         if name == "--write-xfer-same":
             continue
-        _conflict(name, "--bit-preserving", ns.bit_preserving)
-        _conflict(name, ACCEPTANCE_BY_OPTION[ns.preference].long, compressed)
-
-
-_NOT_WHEN_BIT_PRESERVING: Final = (
-    ("--group-length-recalc", "--group-length-create", "--group-length-remove"),
-    ("--length-explicit", "--length-undefined"),
-)
+        conflict(name, "--bit-preserving", ns.bit_preserving)
+        conflict(name, ACCEPTANCE_BY_OPTION[ns.preference].long, compressed)
 
 
 def _encoding(ns: argparse.Namespace, given: Sequence[str]) -> None:
-    for block in _NOT_WHEN_BIT_PRESERVING:
-        for name in _processed(given, block):
-            _conflict(name, "--bit-preserving", ns.bit_preserving)
-
-
-def _convert(name: str, kind: options.Integer, raw: str) -> int:
-    try:
-        return int(kind.convert(raw, parameter=False))
-    except options.InvalidValue as exc:
-        detail = f" ({exc.reason}: {raw})" if exc.reason else (f" ({raw})" if raw else "")
-        raise options.CommandLineError(f"Invalid value for option {name}{detail}") from None
-
-
-def _padding(ns: argparse.Namespace, given: Sequence[str]) -> None:
-    if "--padding-create" not in _processed(given, ("--padding-off", "--padding-create")):
-        return
-    _conflict("--padding-create", "--write-dataset", not ns.write_file)
-    _conflict("--padding-create", "--bit-preserving", ns.bit_preserving)
-    ns.padding = tuple(_convert("--padding-create", _PAD, raw) for raw in ns.padding)
-
-
-def _compression_level(ns: argparse.Namespace, given: Sequence[str]) -> None:
-    if not isinstance(ns.compression_level, str):
-        return
-    if not (ns.proposal == "-xd" or ns.write_xfer in ("+td", "+t=")):
-        raise options.CommandLineError(
-            "--compression-level only allowed with --propose-deflated, --write-xfer-deflated "
-            "or --write-xfer-same"
-        )
-    ns.compression_level = _convert("--compression-level", _LEVEL, ns.compression_level)
+    for block in NOT_WHEN_BIT_PRESERVING:
+        for name in processed(given, block):
+            conflict(name, "--bit-preserving", ns.bit_preserving)
 
 
 _STEPS: Final[tuple[Callable[[argparse.Namespace, Sequence[str]], None], ...]] = (
@@ -406,6 +267,6 @@ _STEPS: Final[tuple[Callable[[argparse.Namespace, Sequence[str]], None], ...]] =
     _profiles,
     _write_xfer,
     _encoding,
-    _padding,
-    _compression_level,
+    check_padding,
+    check_compression_level,
 )

@@ -13,15 +13,15 @@ from pathlib import Path
 from typing import Final
 
 from dicomwire import uids
-from dicomwire.cli.dcmqrscp.parser import (
-    _add_output_options,
-    _compression_level,
-    _conflict,
-    _padding,
-    _processed,
-)
 from dicomwire.dcmtk import querykeys as qk
 from dicomwire.dcmtk.cmdline import options
+from dicomwire.dcmtk.cmdline.outputs import (
+    add_output_options,
+    check_compression_level,
+    check_padding,
+    conflict,
+    processed,
+)
 from dicomwire.dcmtk.cmdline.syntaxes import (
     ACCEPTANCE_BY_OPTION,
     ACCEPTANCE_CHOICES,
@@ -212,7 +212,7 @@ def _add_movescu_output_options(p: options.DcmtkParser) -> None:
         value_default='"."',
         default=".",
     )
-    _add_output_options(p)  # dcmqrscp's group: it opens "output options" once more
+    add_output_options(p)  # dcmqrscp's group: it opens "output options" once more
     duplicate = max(i for i, entry in enumerate(p.layout) if entry == ("group", "output options"))
     del p.layout[duplicate]
     # movescu's title of the +u/-u subgroup names the option it conflicts with
@@ -248,18 +248,18 @@ def _compressed_preference(ns: argparse.Namespace) -> str | None:
 
 def _write_xfer(ns: argparse.Namespace, given: Sequence[str]) -> None:
     compressed = _compressed_preference(ns)
-    for name in _processed(given, _XFER_LONG):
+    for name in processed(given, _XFER_LONG):
         if name == "--write-xfer-same":
             continue
-        _conflict(name, "--accept-all", ns.preference == ACCEPT_ALL)
-        _conflict(name, "--bit-preserving", ns.bit_preserving)
-        _conflict(name, compressed or "", compressed is not None)
+        conflict(name, "--accept-all", ns.preference == ACCEPT_ALL)
+        conflict(name, "--bit-preserving", ns.bit_preserving)
+        conflict(name, compressed or "", compressed is not None)
 
 
 def _encoding(ns: argparse.Namespace, given: Sequence[str]) -> None:
     for block in _NOT_WHEN_BIT_PRESERVING:
-        for name in _processed(given, block):
-            _conflict(name, "--bit-preserving", ns.bit_preserving)
+        for name in processed(given, block):
+            conflict(name, "--bit-preserving", ns.bit_preserving)
 
 
 def _query_files(ns: argparse.Namespace, given: Sequence[str]) -> None:
@@ -276,8 +276,8 @@ _CHECKS: Final[tuple[Check, ...]] = (
     _output_directory,
     _write_xfer,
     _encoding,
-    _padding,
-    _compression_level,
+    check_padding,
+    check_compression_level,
     _query_files,
 )
 
