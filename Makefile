@@ -29,6 +29,8 @@ run: $(STAMP)
 	@echo "  check it:    $(BIN)/echoscu -v -aec ARCHIVE localhost $(PORT)"
 	@echo "  send images: $(BIN)/storescu -v -aec ARCHIVE localhost $(PORT) +sd +r <directory>"
 	@echo "  query:       $(BIN)/findscu -v -S -aec ARCHIVE -k QueryRetrieveLevel=STUDY -k PatientName -k StudyInstanceUID localhost $(PORT)"
+	@echo "  get a study: mkdir -p got && $(BIN)/getscu -v -S -aec ARCHIVE -od got -k QueryRetrieveLevel=STUDY -k StudyInstanceUID=<uid> localhost $(PORT)"
+	@echo "  move it:     mkdir -p moved && $(BIN)/movescu -v -S -aec ARCHIVE -aem MOVESCU +P 11113 -od moved -k QueryRetrieveLevel=STUDY -k StudyInstanceUID=<uid> localhost $(PORT)"
 	@echo "  stop it:     Ctrl-C"
 	$(BIN)/dcmqrscp -v $(PORT)
 

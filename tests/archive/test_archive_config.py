@@ -145,7 +145,9 @@ def test_default_config() -> None:
     assert (config.port, config.max_pdu_size, config.max_associations) == (11112, 16384, 16)
     assert config.source is None
     assert (config.user_name, config.group_name, config.specific_character_set) == (None, None, None)
-    assert dict(config.hosts) == {} and dict(config.vendors) == {}
+    assert dict(config.vendors) == {}
+    # one move destination: movescu listening on 11113 (the README's example)
+    assert config.resolve_destination("MOVESCU") == Peer("MOVESCU", "localhost", 11113)
     area = config.area_for("ARCHIVE")
     assert area == StorageArea("ARCHIVE", "archive", RW, None, None)
     assert list(config.areas) == ["ARCHIVE"]

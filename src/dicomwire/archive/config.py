@@ -12,6 +12,7 @@ import enum
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Final
 
 __all__ = ["Access", "ArchiveConfig", "Peer", "Quota", "StorageArea", "default_config"]
 
@@ -159,7 +160,18 @@ class ArchiveConfig:
         return False
 
 
+#: The move destination the built-in configuration knows: movescu listening with ``+P 11113``.
+DEFAULT_MOVE_DESTINATION: Final = Peer("MOVESCU", "localhost", 11113)
+
+
 def default_config(root: str = "archive") -> ArchiveConfig:
-    """The built-in configuration: AE title ARCHIVE storing in *root*, any peer, no quota."""
+    """The built-in configuration: AE title ARCHIVE storing in *root*, any peer, no quota, and
+    one move destination (:data:`DEFAULT_MOVE_DESTINATION`)."""
     area = StorageArea("ARCHIVE", root, Access.READ | Access.WRITE)
-    return ArchiveConfig(port=11112, max_pdu_size=16384, max_associations=16, areas={"ARCHIVE": area})
+    return ArchiveConfig(
+        port=11112,
+        max_pdu_size=16384,
+        max_associations=16,
+        hosts={"movescu": (DEFAULT_MOVE_DESTINATION,)},
+        areas={"ARCHIVE": area},
+    )

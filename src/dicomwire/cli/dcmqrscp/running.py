@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from dicomwire.archive.config import ArchiveConfig, StorageArea, default_config
+from dicomwire.archive.config import DEFAULT_MOVE_DESTINATION, ArchiveConfig, StorageArea, default_config
 from dicomwire.archive.service import Archive
 from dicomwire.cli.dcmqrscp.mapping import archive_config, archive_options
 from dicomwire.cli.dcmqrscp.parser import DEFAULT_CONFIG_FILE, EXIT_UNSUPPORTED, PROG, build_parser
@@ -232,12 +232,17 @@ def builtin_banner(archive: Archive, port: int) -> str:
     """What we say when running without any configuration file (a warning: shown by default)."""
     area = next(iter(archive.config.areas.values()))
     aet = area.ae_title
+    dest = DEFAULT_MOVE_DESTINATION
     return (
         f"no configuration file (no -c, no ./{DEFAULT_CONFIG_FILE}): using the built-in default\n"
         f"  AE title {aet}, any peer, read and write, storage area {_shown(area.path)}\n"
         f"  index: {archive.index_location}\n"
         f"  send images: storescu -aec {aet} localhost {port} file...\n"
-        f"  query: findscu -S -aec {aet} -k QueryRetrieveLevel=STUDY -k PatientName localhost {port}"
+        f"  query: findscu -S -aec {aet} -k QueryRetrieveLevel=STUDY -k PatientName localhost {port}\n"
+        f"  get a study: getscu -S -aec {aet} -k QueryRetrieveLevel=STUDY -k StudyInstanceUID=<uid> "
+        f"localhost {port}\n"
+        f"  move it to {dest.ae_title} ({dest.host}:{dest.port}): movescu -S -aec {aet} -aem {dest.ae_title} "
+        f"+P {dest.port} -k QueryRetrieveLevel=STUDY -k StudyInstanceUID=<uid> localhost {port}"
     )
 
 
