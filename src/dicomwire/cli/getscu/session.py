@@ -181,9 +181,7 @@ class Session:
         status = dcmtk_status_string(response.status, "get")
         if self.debug:
             self.log.info("Received C-GET Response")
-            self.log.debug(
-                "%s", with_counts(dump_message(response.message, "INCOMING", self.context_id), response)
-            )
+            self.log.debug("%s", dump_message(response.message, "INCOMING", self.context_id))
         else:
             self.log.info("Received C-GET Response (%s)", status)
         self.log.debug("Handling C-GET Response")
@@ -209,22 +207,6 @@ def _counts(response: RetrieveResponse) -> Sequence[tuple[str, int | None]]:
         ("Failed", response.failed),
         ("Warning", response.warning),
     )
-
-
-def with_counts(dump: str, response: RetrieveResponse) -> str:
-    """A C-GET-RSP dump with DCMTK's four sub-operation lines after the SOP class line
-    (the shared DIMSE formatter leaves them out)."""
-    if "Remaining Suboperations" in dump:
-        return dump
-    lines = dump.split("\n")
-    at = next(
-        (i + 1 for i, line in enumerate(lines) if line.startswith("Affected SOP Class UID")), len(lines)
-    )
-    counts = [
-        f"{label + ' Suboperations':<30}: {'none' if value is None else value}"
-        for label, value in _counts(response)
-    ]
-    return "\n".join([*lines[:at], *counts, *lines[at:]])
 
 
 def _status_level(code: int) -> int:

@@ -49,6 +49,19 @@ _MOVE_ORIGINATOR: Final[tuple[Field, ...]] = (
     ("Move Originator ID", lambda m: m.move_originator_message_id),
 )
 _REQUEST_ID: Final[Field] = ("Message ID", lambda m: m.message_id)
+
+
+def _count(value: int | None) -> object:
+    return "none" if value is None else value
+
+
+# C-MOVE-RSP and C-GET-RSP: DCMTK prints all four counts, "none" for one left out.
+_SUBOPERATIONS: Final[tuple[Field, ...]] = (
+    ("Remaining Suboperations", lambda m: _count(m.number_of_remaining_suboperations)),
+    ("Completed Suboperations", lambda m: _count(m.number_of_completed_suboperations)),
+    ("Failed Suboperations", lambda m: _count(m.number_of_failed_suboperations)),
+    ("Warning Suboperations", lambda m: _count(m.number_of_warning_suboperations)),
+)
 _RESPONSE_ID: Final[Field] = ("Message ID Being Responded To", lambda m: m.message_id_being_responded_to)
 
 # Per message class: (type label, DIMSE service for status texts, fields before "Data Set").
@@ -60,9 +73,9 @@ _LAYOUT: Final[dict[type, tuple[str, str, tuple[Field, ...]]]] = {
     CFindRQ: ("C-FIND RQ", "find", (_REQUEST_ID, _AFFECTED_CLASS)),
     CFindRSP: ("C-FIND RSP", "find", (_RESPONSE_ID, _AFFECTED_CLASS)),
     CMoveRQ: ("C-MOVE RQ", "move", (_REQUEST_ID, _AFFECTED_CLASS)),
-    CMoveRSP: ("C-MOVE RSP", "move", (_RESPONSE_ID, _AFFECTED_CLASS)),
+    CMoveRSP: ("C-MOVE RSP", "move", (_RESPONSE_ID, _AFFECTED_CLASS, *_SUBOPERATIONS)),
     CGetRQ: ("C-GET RQ", "get", (_REQUEST_ID, _AFFECTED_CLASS)),
-    CGetRSP: ("C-GET RSP", "get", (_RESPONSE_ID, _AFFECTED_CLASS)),
+    CGetRSP: ("C-GET RSP", "get", (_RESPONSE_ID, _AFFECTED_CLASS, *_SUBOPERATIONS)),
 }
 
 
@@ -84,6 +97,8 @@ def dump_message(message: Message, direction: str, context_id: int | None = None
     lines.append(_line("Data Set", "present" if shown.has_dataset else "none"))
     if hasattr(shown, "priority"):
         lines.append(_line("Priority", _PRIORITIES.get(Priority(shown.priority), "medium")))
+    if isinstance(message, CMoveRQ):
+        lines.append(_line("Move Destination", message.move_destination))
     if hasattr(shown, "status"):
         lines.append(_line("DIMSE Status", f"0x{shown.status:04x}: {describe(shown.status, service)}"))
         if shown.error_comment:
