@@ -15,6 +15,7 @@ import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID, generate_uid
 
+import dicomwire
 from dicomwire import uids
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "docs" / "examples"
@@ -89,6 +90,57 @@ def test_find_scu_queries_the_find_scp() -> None:
     assert all(m.PatientName.family_name == "DOE" for m in matches)
 
 
+def test_get_scu_brings_a_study_back_from_the_retrieve_scp(tmp_path: Path) -> None:
+    retrieve_scp, get_scu = example("retrieve_scp"), example("get_scu")
+    instances = write_images(tmp_path / "images", 3)
+    for path in (tmp_path / "images").glob("*.dcm"):  # one study
+        ds = pydicom.dcmread(path)
+        ds.StudyInstanceUID = "1.2.3.4"
+        ds.save_as(path, enforce_file_format=True)
+    received = tmp_path / "received"
+    received.mkdir()
+
+    async def main() -> int:
+        server = await retrieve_scp.start(str(tmp_path / "images"))
+        try:
+            code: int = await get_scu.main("127.0.0.1", server.port, "1.2.3.4", str(received))
+            return code
+        finally:
+            await server.close()
+
+    assert run(main()) == 0
+    assert {str(pydicom.dcmread(path).SOPInstanceUID) for path in received.iterdir()} == set(instances)
+
+
+def test_retrieve_scp_moves_a_study_to_the_storage_scp(tmp_path: Path) -> None:
+    retrieve_scp, storage_scp = example("retrieve_scp"), example("storage_scp")
+    instances = write_images(tmp_path / "images", 2)
+    received = tmp_path / "received"
+    received.mkdir()
+
+    async def main() -> int:
+        store = await storage_scp.start(str(received))
+        server = await retrieve_scp.start(
+            str(tmp_path / "images"), destinations={"STORE": ("127.0.0.1", store.port)}
+        )
+        try:
+            contexts = [(uids.STUDY_ROOT_MOVE, [uids.EXPLICIT_VR_LITTLE_ENDIAN])]
+            async with dicomwire.associate("127.0.0.1", server.port, contexts=contexts) as assoc:
+                query = Dataset()
+                query.QueryRetrieveLevel = "STUDY"
+                query.StudyInstanceUID = ""
+                final = [r async for r in dicomwire.move(assoc, query, model="study", destination="STORE")][
+                    -1
+                ]
+                return final.status
+        finally:
+            await server.close()
+            await store.close()
+
+    assert run(main()) == 0
+    assert {str(pydicom.dcmread(path).SOPInstanceUID) for path in received.iterdir()} == set(instances)
+
+
 def test_echo_example_runs_as_a_script() -> None:
     """From a shell, as the guide shows: a refused connection is an error, not a hang."""
     result = subprocess.run(
@@ -101,7 +153,9 @@ def test_echo_example_runs_as_a_script() -> None:
     assert "ConnectError" in result.stderr
 
 
-@pytest.mark.parametrize("name", ["echo_scu", "store_scu", "storage_scp", "find_scp", "find_scu"])
+@pytest.mark.parametrize(
+    "name", ["echo_scu", "store_scu", "storage_scp", "find_scp", "find_scu", "retrieve_scp", "get_scu"]
+)
 def test_examples_use_only_the_public_api(name: str) -> None:
     source = (EXAMPLES / f"{name}.py").read_text(encoding="utf-8")
     for line in source.splitlines():
