@@ -23,9 +23,9 @@ import pytest
 from pydicom import dcmread
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID, ExplicitVRLittleEndian
-from tests.ports import accepting, free_port
 
 from dicomwire.ul.pdu import AAssociateRQ, decode_pdu
+from ports import accepting, free_port
 
 DCMQRSCP, DCMTK_GETSCU, STORESCU = "/usr/bin/dcmqrscp", "/usr/bin/getscu", "/usr/bin/storescu"
 pytestmark = [
