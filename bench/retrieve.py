@@ -40,7 +40,6 @@ import argparse
 import contextlib
 import os
 import platform
-import select
 import shutil
 import statistics
 import subprocess
@@ -55,7 +54,7 @@ from typing import Final
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID, generate_uid
 
-from bench._peers import DCMTK_ENV, PYTHON, ROOT, free_port, have_dcmtk, wait_listening
+from bench._peers import DCMTK_ENV, PYTHON, ROOT, free_port, have_dcmtk, wait_for, wait_listening
 from bench.archive import stop, stored_files
 from dicomwire import uids
 
@@ -447,20 +446,6 @@ class Bench:
             note = "timed out" if rc is None else (lines[-1][:160] if lines else "")
         cpu = cpu_seconds(archive.proc.pid) - cpu_before if archive.server == "ours" else None
         return Run(seconds, rc, received, note, memory, cpu)
-
-
-def wait_for(proc: subprocess.Popen[bytes], timeout: float) -> int | None:
-    """``proc``'s exit code as soon as it exits, None after ``timeout`` s (still running).
-
-    Not ``Popen.wait(timeout)``: that polls, sleeping up to 50 ms between looks, which
-    rounds a 0.1 s run up by as much.  A pidfd becomes readable the moment the process ends.
-    """
-    fd = os.pidfd_open(proc.pid)
-    try:
-        ready, _, _ = select.select([fd], [], [], timeout)
-    finally:
-        os.close(fd)
-    return proc.wait() if ready else None
 
 
 def our_scu_missing(op: str) -> str | None:
