@@ -12,11 +12,11 @@ import argparse
 import dataclasses
 from typing import Final
 
-from dicomwire import uids
 from dicomwire.archive.config import ArchiveConfig
-from dicomwire.archive.options import ArchiveOptions, MoveRestriction, StoredFormat
+from dicomwire.archive.options import ArchiveOptions, MoveRestriction
 from dicomwire.config import Timeouts
 from dicomwire.dcmtk.cmdline import options
+from dicomwire.dcmtk.cmdline.outputs import stored_format
 from dicomwire.dcmtk.cmdline.syntaxes import (
     ACCEPTANCE_BY_OPTION,
     SYNTAX_BY_OPTION,
@@ -29,31 +29,9 @@ __all__ = ["SOCKET_TIMEOUT", "archive_config", "archive_options", "charset_given
 
 #: DCMTK's network layer gives every socket a 60 s send and receive timeout; dcmqrscp has no option for it.
 SOCKET_TIMEOUT: Final = 60.0
-#: +t=, +te, +tb, +ti, +td: the transfer syntax files are written in (None: as received).
-WRITE_XFER: Final[dict[str, str | None]] = {
-    "+t=": None,
-    "+te": uids.EXPLICIT_VR_LITTLE_ENDIAN,
-    "+tb": uids.EXPLICIT_VR_BIG_ENDIAN,
-    "+ti": uids.IMPLICIT_VR_LITTLE_ENDIAN,
-    "+td": uids.DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
-}
 # The character set keywords of ArchiveConfig.charset_options that options switch on.
 _OVERRIDE: Final = "override"
 _FALLBACK: Final = "fallback"
-
-
-def stored_format(ns: argparse.Namespace) -> StoredFormat:
-    """The output options: how received instances are written."""
-    return StoredFormat(
-        bit_preserving=bool(ns.bit_preserving),
-        write_file=bool(ns.write_file),
-        transfer_syntax=WRITE_XFER[ns.write_xfer],
-        group_length=str(ns.group_length),
-        explicit_lengths=bool(ns.explicit_lengths),
-        padding=None if ns.padding is None else (int(ns.padding[0]), int(ns.padding[1])),
-        new_vrs=bool(ns.new_vrs),
-        compression_level=int(ns.compression_level),
-    )
 
 
 def _timeouts(ns: argparse.Namespace) -> Timeouts:

@@ -17,11 +17,11 @@ from typing import Final
 
 from dicomwire import uids
 from dicomwire.archive.output import MetaFields, rewrite
-from dicomwire.cli.dcmqrscp.mapping import stored_format
 from dicomwire.cli.movescu.parser import DEFAULT_AE_TITLE, incoming_syntaxes
 from dicomwire.config import AcceptorSettings, Timeouts
 from dicomwire.dcmtk.acceptorlog import acceptor_view
 from dicomwire.dcmtk.cmdline import options
+from dicomwire.dcmtk.cmdline.outputs import stored_format
 from dicomwire.dcmtk.formats.dimse import dump_message
 from dicomwire.dcmtk.naming import DcmtkNaming
 from dicomwire.dimse import status as st

@@ -12,6 +12,8 @@ import argparse
 from collections.abc import Sequence
 from typing import Any, Final
 
+from dicomwire import uids
+from dicomwire.archive.options import StoredFormat
 from dicomwire.dcmtk.cmdline import options
 from dicomwire.dcmtk.cmdline.syntaxes import add_new_vr_options
 
@@ -23,6 +25,7 @@ __all__ = [
     "check_padding",
     "conflict",
     "processed",
+    "stored_format",
 ]
 
 
@@ -171,3 +174,27 @@ def check_compression_level(ns: argparse.Namespace, given: Sequence[str]) -> Non
             "or --write-xfer-same"
         )
     ns.compression_level = convert_integer("--compression-level", LEVEL, ns.compression_level)
+
+
+#: +t=, +te, +tb, +ti, +td: the transfer syntax files are written in (None: as received).
+SYNTAX_BY_WRITE_XFER: Final[dict[str, str | None]] = {
+    "+t=": None,
+    "+te": uids.EXPLICIT_VR_LITTLE_ENDIAN,
+    "+tb": uids.EXPLICIT_VR_BIG_ENDIAN,
+    "+ti": uids.IMPLICIT_VR_LITTLE_ENDIAN,
+    "+td": uids.DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN,
+}
+
+
+def stored_format(ns: argparse.Namespace) -> StoredFormat:
+    """The output options: how received instances are written."""
+    return StoredFormat(
+        bit_preserving=bool(ns.bit_preserving),
+        write_file=bool(ns.write_file),
+        transfer_syntax=SYNTAX_BY_WRITE_XFER[ns.write_xfer],
+        group_length=str(ns.group_length),
+        explicit_lengths=bool(ns.explicit_lengths),
+        padding=None if ns.padding is None else (int(ns.padding[0]), int(ns.padding[1])),
+        new_vrs=bool(ns.new_vrs),
+        compression_level=int(ns.compression_level),
+    )
