@@ -188,3 +188,43 @@ def test_read_file_meta_rejects_broken_headers() -> None:
     with pytest.raises(DatasetCodecError):
         read_file_meta(io.BytesIO(meta[:-3]))
     assert not read_file_meta(io.BytesIO(b"\x08\x00\x16\x00UI\x02\x001\0")).present
+
+
+def _meta_element(element: int, vr: bytes, value: bytes) -> bytes:
+    if vr in (b"OB", b"UN"):
+        return struct.pack("<HH2s2xI", 2, element, vr, len(value)) + value
+    return struct.pack("<HH2sH", 2, element, vr, len(value)) + value
+
+
+def _meta(elements: bytes, group_length: int | None = None) -> bytes:
+    length = len(elements) if group_length is None else group_length
+    return bytes(128) + b"DICM" + _meta_element(0, b"UL", struct.pack("<I", length)) + elements
+
+
+class _CountingReader(io.BytesIO):
+    def __init__(self, data: bytes) -> None:
+        super().__init__(data)
+        self.bytes_read = 0
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        chunk = super().read(size)
+        self.bytes_read += len(chunk)
+        return chunk
+
+
+def test_read_file_meta_reads_the_meta_header_not_the_file() -> None:
+    elements = _meta_element(0x10, b"UI", b"1.2.840.10008.1.2.1\0")
+    fp = _CountingReader(_meta(elements) + b"\x08\x00\x16\x00UI\x02\x001\0" + bytes(1 << 20))
+    parsed = read_file_meta(fp)
+    assert parsed.text(0x00020010) == uids.EXPLICIT_VR_LITTLE_ENDIAN
+    assert fp.bytes_read < 8192
+
+
+@pytest.mark.parametrize("lie", [None, 4, 20000])
+def test_read_file_meta_of_a_large_header_and_a_wrong_group_length(lie: int | None) -> None:
+    private = _meta_element(0x0102, b"OB", bytes(6000))  # a meta header beyond the first read
+    elements = _meta_element(0x10, b"UI", b"1.2.840.10008.1.2\0") + private
+    data = _meta(elements, lie) + b"\x08\x00\x16\x00UI\x02\x001\0"
+    parsed = read_file_meta(io.BytesIO(data))
+    assert parsed.text(0x00020010) == uids.IMPLICIT_VR_LITTLE_ENDIAN
+    assert parsed.dataset_offset == len(data) - 10

@@ -32,6 +32,8 @@ MEDIA_STORAGE_SOP_CLASS_UID: Final = 0x00020002
 MEDIA_STORAGE_SOP_INSTANCE_UID: Final = 0x00020003
 TRANSFER_SYNTAX_UID: Final = 0x00020010
 _MAX_META: Final = 1 << 20  # a meta header larger than this is not one
+_FIRST_READ: Final = 4096  # holds any ordinary meta header
+_UL = struct.Struct("<I")
 _LONG_VRS: Final = frozenset(b"OB OD OF OL OV OW SQ SV UC UN UR UT UV".split())
 _SHORT = struct.Struct("<HH2sH")
 _LONG = struct.Struct("<HH2s2xI")
@@ -109,9 +111,27 @@ def read_file_meta(fp: BinaryIO) -> FileMeta:
     else:
         return FileMeta(False, 0, {})
     fp.seek(start)
-    data = fp.read(_MAX_META)
-    elements, length = _parse_meta(data)
+    data = _read_meta_bytes(fp)
+    try:
+        elements, length = _parse_meta(data)
+        seen_the_end = len(data) - length >= 8  # the header of the first element after it
+    except DatasetCodecError:
+        seen_the_end = False
+    if not seen_the_end:  # a group length that lied, or a header beyond the first read
+        data += fp.read(_MAX_META - len(data))
+        elements, length = _parse_meta(data)
     return FileMeta(True, start + length, elements)
+
+
+def _read_meta_bytes(fp: BinaryIO) -> bytes:
+    """The bytes that hold the meta header, as its group length (0002,0000) says, and the
+    header of the element after it: never the whole file."""
+    data = fp.read(_FIRST_READ)
+    if len(data) >= 12 and data[:6] == b"\x02\x00\x00\x00UL":
+        end = 12 + _UL.unpack_from(data, 8)[0] + 8
+        if len(data) < end <= _MAX_META:
+            data += fp.read(end - len(data))
+    return data
 
 
 def _starts_with_meta(head: bytes) -> bool:

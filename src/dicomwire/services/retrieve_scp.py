@@ -52,7 +52,7 @@ from dicomwire.services.handlers import (
     RetrieveMatch,
 )
 from dicomwire.services.info import association_info
-from dicomwire.services.storage import choose_context, inspect_file, send_store
+from dicomwire.services.storage import choose_context, known_file, send_store
 from dicomwire.ul.negotiation import MAX_CONTEXTS, AcceptedContext
 
 __all__ = ["SubAssociationSettings", "make_get_handler", "make_move_handler", "sub_association_contexts"]
@@ -201,7 +201,7 @@ async def _send_one(
     """Send one instance; its message ID, or None when the sub-operation failed before
     anything went out (the file is gone, unreadable, or has no usable context)."""
     try:
-        source = inspect_file(match.path)
+        source = known_file(match.path, match.sop_class_uid, match.sop_instance_uid, match.transfer_syntax)
         usable = assoc.contexts if contexts is None else contexts
         context = choose_context(usable, source)
         return await send_store(

@@ -54,6 +54,7 @@ __all__ = [
     "UidNaming",
     "choose_context",
     "inspect_file",
+    "known_file",
     "send_store",
     "store",
 ]
@@ -128,6 +129,24 @@ def inspect_file(path: str | os.PathLike[str]) -> StoreSource:
         missing = "SOP Class UID (0008,0016)" if not sop_class else "SOP Instance UID (0008,0018)"
         raise DatasetCodecError(f"{name}: no {missing} in the data set")
     return StoreSource(name, sop_class, sop_instance, syntax, offset, size - offset, meta.present)
+
+
+def known_file(
+    path: str | os.PathLike[str], sop_class_uid: str, sop_instance_uid: str, transfer_syntax: str
+) -> StoreSource:
+    """A file whose UIDs are known already (an archive's index has them): only its meta
+    header is read, for where the data set starts and its transfer syntax (a bare data
+    set is taken to be in ``transfer_syntax``).  Raises DatasetCodecError."""
+    name = os.fspath(path)
+    try:
+        with open(name, "rb") as fp:
+            size = os.fstat(fp.fileno()).st_size
+            meta = read_file_meta(fp)
+    except OSError as exc:
+        raise DatasetCodecError(f"cannot read {name}: {exc.strerror or exc}") from exc
+    syntax = (meta.text(TRANSFER_SYNTAX_UID) if meta.present else None) or transfer_syntax
+    offset = meta.dataset_offset
+    return StoreSource(name, sop_class_uid, sop_instance_uid, syntax, offset, size - offset, meta.present)
 
 
 def _uid(raw: bytes | None) -> str:
