@@ -15,10 +15,11 @@ title that one VendorTable entry lists together with the requestor's).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from pydicom.dataset import Dataset
@@ -27,7 +28,6 @@ from dicomwire.archive.config import ArchiveConfig, Peer
 from dicomwire.archive.index import Index, InstanceRecord
 from dicomwire.archive.keys import QueryError
 from dicomwire.archive.options import ArchiveOptions, MoveRestriction
-from dicomwire.archive.query import iterate_in
 from dicomwire.dimse import status
 from dicomwire.services.handlers import AssociationInfo, RetrieveFailed, RetrieveMatch
 
@@ -91,8 +91,22 @@ class ArchiveRetrieve:
                 )
             except QueryError as exc:
                 raise RetrieveFailed(exc.status, str(exc) or None) from exc
-            async for record in iterate_in(thread, records):
-                yield _match(area.path, record)
+            try:
+                # in batches: one thread hop per record would cost more than the record
+                while batch := await loop.run_in_executor(thread, _take, records, _BATCH):
+                    for record in batch:
+                        yield _match(area.path, record)
+            finally:
+                close = getattr(records, "close", None)  # the cursor, in the thread that opened it
+                if close is not None:
+                    await loop.run_in_executor(thread, close)
+
+
+_BATCH = 500
+
+
+def _take(records: Iterator[InstanceRecord], count: int) -> list[InstanceRecord]:
+    return list(itertools.islice(records, count))
 
 
 def _match(root: str, record: InstanceRecord) -> RetrieveMatch:
