@@ -383,3 +383,75 @@ def test_sub_association_contexts_add_a_context_for_other_stored_syntaxes() -> N
 def test_sub_association_contexts_stop_at_128(count: int) -> None:
     matches = [RetrieveMatch("p", f"1.2.3.{n}", str(n), LEE) for n in range(count)]
     assert len(sub_association_contexts(matches, SYNTAXES)) == 128
+
+
+def test_move_converts_when_the_destination_accepts_only_another_syntax(tmp_path: Path) -> None:
+    matches = make_files(tmp_path / "src", 2, LEE)
+
+    async def scenario() -> list[RetrieveResponse]:
+        (tmp_path / "dest").mkdir()
+        settings = AcceptorSettings(ae_title="DEST", supported={SC: (ILE,)})  # implicit VR only
+        dest = Server(settings, store=StorageSCP(tmp_path / "dest"))
+        await dest.start("127.0.0.1", 0)
+        try:
+            return await do_move(Matches(matches, dest.port))
+        finally:
+            await dest.close()
+
+    final = run(scenario())[-1]
+    assert (final.status, final.completed) == (st.SUCCESS, 2)
+    for name in os.listdir(tmp_path / "dest"):
+        ds = dcmread(tmp_path / "dest" / name)
+        assert ds.file_meta.TransferSyntaxUID == ILE
+        assert ds.PatientName == sample_dataset("1.2.3").PatientName
+
+
+class AbortingStore(StorageSCP):
+    """A destination that aborts its association at the second instance."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(directory)
+        self.count = 0
+
+    async def store(self, instance, info):  # type: ignore[no-untyped-def]
+        self.count += 1
+        if self.count == 2:
+            raise asyncio.CancelledError  # the association task ends: the peer sees it go
+        return await super().store(instance, info)
+
+
+def test_a_destination_that_goes_away_fails_the_remaining_sub_operations(tmp_path: Path) -> None:
+    matches = make_files(tmp_path / "src", 4)
+
+    async def scenario() -> RetrieveResponse:
+        (tmp_path / "dest").mkdir()
+        async with destination(tmp_path / "dest", AbortingStore(tmp_path / "dest")) as dest:
+            return (await do_move(Matches(matches, dest.port)))[-1]
+
+    final = run(scenario())
+    assert final.status == st.SUBOPERATIONS_COMPLETE_WITH_FAILURES
+    assert (final.completed, final.failed) == (1, 3)
+    assert set(final.failed_instances) == {m.sop_instance_uid for m in matches[1:]}
+
+
+def test_a_requestor_that_aborts_mid_move_leaves_the_server_serving(tmp_path: Path) -> None:
+    matches = make_files(tmp_path / "src", 5)
+
+    async def scenario() -> None:
+        gate = asyncio.Event()
+        store = GatedStore(tmp_path / "dest", gate)
+        (tmp_path / "dest").mkdir()
+        async with destination(tmp_path / "dest", store) as dest, archive(Matches(matches, dest.port)) as scp:
+            assoc = await associate("127.0.0.1", scp.port, move_settings())
+            operation = move(assoc, study_query(), model="study", destination="DEST")
+            await operation.send()
+            await store.arrived.wait()
+            assoc.abort()  # gone while a sub-operation is under way
+            gate.set()
+            # the archive goes on serving: a new move of the same study completes
+            async with associate("127.0.0.1", scp.port, move_settings()) as again:
+                responses = [r async for r in move(again, study_query(), model="study", destination="DEST")]
+            assert responses[-1].status == st.SUCCESS
+            assert responses[-1].completed == 5
+
+    run(scenario())
