@@ -53,13 +53,11 @@ from dicomwire.dcmtk.formats import queryoutput as qo
 from dicomwire.dcmtk.formats.dcmdump import DumpError, dump_bytes, dump_dataset, transfer_syntax_name
 from dicomwire.dcmtk.formats.dimse import dump_message
 from dicomwire.dcmtk.log import INFO, app_logger, log_always
-from dicomwire.dcmtk.netreport import AssociationFailed, failure_text, request_association
+from dicomwire.dcmtk.netreport import AssociationFailed, dimse_condition, failure_text, request_association
 from dicomwire.dcmtk.status import dcmtk_status_string
 from dicomwire.errors import (
     AssociationAborted,
-    DicomTimeout,
     DicomWireError,
-    RemoteProtocolError,
 )
 from dicomwire.net.association import Association
 from dicomwire.services.query import FindOperation, FindResponse, decode_dataset, inflate
@@ -90,8 +88,6 @@ _LIMIT_REACHED: Final = (
     "not writing this and all following responses to file"
 )
 # DCMTK's condition texts for what can go wrong during a C-FIND.
-_PEER_ABORTED: Final = "0006:0317 Peer aborted Association (or never connected)"
-_DIMSE_TIMEOUT: Final = "0006:0207 DIMSE No data available (timeout in non-blocking mode)"
 
 
 # -- command line ---------------------------------------------------------------------
@@ -402,7 +398,7 @@ class Session:
         return Outcome.DONE
 
     def failed(self, query: Dataset, operation: FindOperation, exc: DicomWireError) -> str:
-        condition = _condition(exc)
+        condition = dimse_condition(exc)
         keys = dump_file_format(query, operation.transfer_syntax)
         self.log.error("Find Failed, query keys:\n%s\n%s", keys, condition)
         if isinstance(exc, AssociationAborted):
@@ -505,16 +501,6 @@ def output_path(directory: str, name: str) -> str:
     if directory in ("", ".") or os.path.isabs(name):
         return name
     return os.path.join(directory, name)
-
-
-def _condition(exc: DicomWireError) -> str:
-    if isinstance(exc, AssociationAborted):
-        return _PEER_ABORTED
-    if isinstance(exc, DicomTimeout):
-        return _DIMSE_TIMEOUT
-    if isinstance(exc, RemoteProtocolError):
-        return f"0006:0211 {exc}"
-    return f"0006:020e {exc}"
 
 
 # -- the tool ---------------------------------------------------------------------------

@@ -7,6 +7,7 @@ and people grep for these lines, so we print the same ones.
 from __future__ import annotations
 
 import logging
+from typing import Final
 
 from dicomwire.config import RequestorSettings
 from dicomwire.dcmtk.formats.assocdump import dump_association
@@ -15,11 +16,17 @@ from dicomwire.errors import (
     AssociationAborted,
     AssociationRejected,
     ConnectError,
+    DicomTimeout,
     DicomWireError,
     NetworkTimeout,
+    RemoteProtocolError,
 )
 from dicomwire.net.association import Association
 from dicomwire.net.client import open_association
+
+#: DCMTK's condition texts for a peer gone and for a DIMSE timeout.
+PEER_ABORTED: Final = "0006:0317 Peer aborted Association (or never connected)"
+DIMSE_TIMEOUT: Final = "0006:0207 DIMSE No data available (timeout in non-blocking mode)"
 
 _RESULTS = {1: "Rejected Permanent", 2: "Rejected Transient"}
 _SOURCES = {
@@ -107,3 +114,14 @@ async def request_association(
             "\n".join(dump_association(assoc.request, assoc.accept)),
         )
     return assoc
+
+
+def dimse_condition(exc: DicomWireError) -> str:
+    """DCMTK's condition (code and text) for a DIMSE exchange that failed with ``exc``."""
+    if isinstance(exc, AssociationAborted):
+        return PEER_ABORTED
+    if isinstance(exc, DicomTimeout):
+        return DIMSE_TIMEOUT
+    if isinstance(exc, RemoteProtocolError):
+        return f"0006:0211 {exc}"
+    return f"0006:020e {exc}"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from types import TracebackType
-from typing import Generic, Self, TypeVar
+from typing import Generic, Self, TypedDict, TypeVar, Unpack
 
 from pydicom.dataset import Dataset
 
@@ -23,10 +23,26 @@ from dicomwire.net.association import Association, ReleaseRequested
 from dicomwire.services.codec import encode_dataset
 from dicomwire.ul.negotiation import AcceptedContext
 
-__all__ = ["RequestOperation", "ResponseMessage"]
+__all__ = ["OperationOptions", "RequestOperation", "ResponseMessage"]
 
 ResponseMessage = CFindRSP | CMoveRSP | CGetRSP
 R = TypeVar("R")
+
+
+class OperationOptions(TypedDict, total=False):
+    """The options every operation takes (keyword arguments of its constructor).
+
+    ``cancel_after``: send a C-CANCEL-RQ after that many Pending responses;
+    ``timeout``: the DIMSE timeout for each response; ``message_id``: default the
+    association's next; ``context``: default the first accepted for the model.
+    """
+
+    priority: Priority
+    cancel_after: int | None
+    timeout: float | None
+    compression_level: int
+    message_id: int | None
+    context: AcceptedContext | None
 
 
 class RequestOperation(Generic[R]):
@@ -45,21 +61,18 @@ class RequestOperation(Generic[R]):
         query: Dataset,
         *,
         sop_class: str,
-        priority: Priority = Priority.MEDIUM,
-        cancel_after: int | None = None,
-        timeout: float | None = None,
-        compression_level: int = 6,
-        message_id: int | None = None,
-        context: AcceptedContext | None = None,
+        **options: Unpack[OperationOptions],
     ) -> None:
         self.assoc = assoc
         self.query = query
         self.model = sop_class
+        context = options.get("context")
         self.context = context if context is not None else assoc.context_for(sop_class)
-        self.priority = priority
-        self.cancel_after = cancel_after
-        self.timeout = timeout
-        self.compression_level = compression_level
+        self.priority = options.get("priority", Priority.MEDIUM)
+        self.cancel_after = options.get("cancel_after")
+        self.timeout = options.get("timeout")
+        self.compression_level = options.get("compression_level", 6)
+        message_id = options.get("message_id")
         self.message_id = message_id if message_id is not None else assoc.next_message_id()
         self.request: Message = self._make_request()
         self.received = 0  # responses so far

@@ -30,7 +30,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Unpack
 
 from pydicom.dataset import Dataset
 
@@ -45,8 +45,7 @@ from dicomwire.net.server import Handler
 from dicomwire.services.codec import decode_dataset, encode_dataset, inflate
 from dicomwire.services.handlers import AssociationInfo, FindHandler
 from dicomwire.services.info import association_info
-from dicomwire.services.operation import RequestOperation, ResponseMessage
-from dicomwire.ul.negotiation import AcceptedContext
+from dicomwire.services.operation import OperationOptions, RequestOperation, ResponseMessage
 
 __all__ = [
     "FIND_MODELS",
@@ -123,24 +122,9 @@ class FindOperation(RequestOperation[FindResponse]):
         query: Dataset,
         *,
         model: str,
-        priority: Priority = Priority.MEDIUM,
-        cancel_after: int | None = None,
-        timeout: float | None = None,
-        compression_level: int = 6,
-        message_id: int | None = None,
-        context: AcceptedContext | None = None,
+        **options: Unpack[OperationOptions],
     ) -> None:
-        super().__init__(
-            assoc,
-            query,
-            sop_class=resolve_model(model),
-            priority=priority,
-            cancel_after=cancel_after,
-            timeout=timeout,
-            compression_level=compression_level,
-            message_id=message_id,
-            context=context,
-        )
+        super().__init__(assoc, query, sop_class=resolve_model(model), **options)
 
     def _make_request(self) -> CFindRQ:
         return CFindRQ(message_id=self.message_id, affected_sop_class_uid=self.model, priority=self.priority)

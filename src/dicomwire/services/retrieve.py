@@ -25,23 +25,21 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Unpack
 
 from pydicom.dataset import Dataset
 
 from dicomwire import uids
 from dicomwire.config import RequestorSettings
 from dicomwire.dimse import status as st
-from dicomwire.dimse.commands import Priority
 from dicomwire.dimse.fragments import DatasetSink, MessageReceived
 from dicomwire.dimse.messages import CGetRQ, CGetRSP, CMoveRQ, CMoveRSP, CStoreRQ, CStoreRSP, Message
 from dicomwire.net.association import Association
 from dicomwire.services.codec import decode_dataset
 from dicomwire.services.handlers import AssociationInfo, ReceivedInstance, StoreHandler, StreamingStoreHandler
 from dicomwire.services.info import association_info
-from dicomwire.services.operation import RequestOperation, ResponseMessage
+from dicomwire.services.operation import OperationOptions, RequestOperation, ResponseMessage
 from dicomwire.ul.items import PresentationContextRQ, RoleSelection
-from dicomwire.ul.negotiation import AcceptedContext
 
 __all__ = [
     "GET_MODELS",
@@ -158,25 +156,10 @@ class MoveOperation(_RetrieveOperation):
         *,
         model: str,
         destination: str,
-        priority: Priority = Priority.MEDIUM,
-        cancel_after: int | None = None,
-        timeout: float | None = None,
-        compression_level: int = 6,
-        message_id: int | None = None,
-        context: AcceptedContext | None = None,
+        **options: Unpack[OperationOptions],
     ) -> None:
         self.destination = destination
-        super().__init__(
-            assoc,
-            query,
-            sop_class=resolve_move_model(model),
-            priority=priority,
-            cancel_after=cancel_after,
-            timeout=timeout,
-            compression_level=compression_level,
-            message_id=message_id,
-            context=context,
-        )
+        super().__init__(assoc, query, sop_class=resolve_move_model(model), **options)
 
     def _make_request(self) -> CMoveRQ:
         return CMoveRQ(
@@ -205,28 +188,13 @@ class GetOperation(_RetrieveOperation):
         *,
         model: str,
         store: StoreHandler,
-        priority: Priority = Priority.MEDIUM,
-        cancel_after: int | None = None,
-        timeout: float | None = None,
-        compression_level: int = 6,
-        message_id: int | None = None,
-        context: AcceptedContext | None = None,
         on_stored: StoredCallback | None = None,
+        **options: Unpack[OperationOptions],
     ) -> None:
         self.store = store
         self.on_stored = on_stored
         self.stored = 0  # C-STORE sub-operations received
-        super().__init__(
-            assoc,
-            query,
-            sop_class=resolve_get_model(model),
-            priority=priority,
-            cancel_after=cancel_after,
-            timeout=timeout,
-            compression_level=compression_level,
-            message_id=message_id,
-            context=context,
-        )
+        super().__init__(assoc, query, sop_class=resolve_get_model(model), **options)
         if isinstance(store, StreamingStoreHandler):
             assoc.assembler.sink_factory = self._sink_for
 
@@ -299,25 +267,16 @@ def move(
     *,
     model: str,
     destination: str,
-    priority: Priority = Priority.MEDIUM,
-    cancel_after: int | None = None,
-    timeout: float | None = None,
+    **options: Unpack[OperationOptions],
 ) -> MoveOperation:
     """Start a C-MOVE to the AE title ``destination``: ``async for response in move(...)``.
 
-    ``model`` is the model's SOP class UID or ``patient``, ``study``, ``psonly``.  With
-    ``cancel_after`` a C-CANCEL-RQ goes out after that many Pending responses.
-    ``timeout`` overrides the DIMSE timeout for each response.
+    ``model`` is the model's SOP class UID or ``patient``, ``study``, ``psonly``; the
+    options are :class:`~dicomwire.services.operation.OperationOptions` (``priority``,
+    ``cancel_after``: a C-CANCEL-RQ after that many Pending responses, ``timeout``: the
+    DIMSE timeout for each response).
     """
-    return MoveOperation(
-        assoc,
-        query,
-        model=model,
-        destination=destination,
-        priority=priority,
-        cancel_after=cancel_after,
-        timeout=timeout,
-    )
+    return MoveOperation(assoc, query, model=model, destination=destination, **options)
 
 
 def get(
@@ -326,10 +285,8 @@ def get(
     *,
     model: str,
     store: StoreHandler | str | os.PathLike[str],
-    priority: Priority = Priority.MEDIUM,
-    cancel_after: int | None = None,
-    timeout: float | None = None,
     on_stored: StoredCallback | None = None,
+    **options: Unpack[OperationOptions],
 ) -> GetOperation:
     """Start a C-GET: ``async for response in get(...)``; the instances go to ``store``
     (a :class:`StoreHandler`, or a directory they are written into, one file each).
@@ -344,16 +301,7 @@ def get(
         handler = StorageSCP(store)
     else:
         handler = store
-    return GetOperation(
-        assoc,
-        query,
-        model=model,
-        store=handler,
-        priority=priority,
-        cancel_after=cancel_after,
-        timeout=timeout,
-        on_stored=on_stored,
-    )
+    return GetOperation(assoc, query, model=model, store=handler, on_stored=on_stored, **options)
 
 
 def get_contexts(

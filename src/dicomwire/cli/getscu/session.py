@@ -25,9 +25,10 @@ from dicomwire.dcmtk import querykeys as qk
 from dicomwire.dcmtk.formats.dcmdump import dump_dataset
 from dicomwire.dcmtk.formats.dimse import dump_message
 from dicomwire.dcmtk.log import INFO
+from dicomwire.dcmtk.netreport import dimse_condition
 from dicomwire.dcmtk.status import dcmtk_status_string
 from dicomwire.dimse import status as st
-from dicomwire.errors import AssociationAborted, DicomTimeout, DicomWireError, RemoteProtocolError
+from dicomwire.errors import DicomWireError
 from dicomwire.net.association import Association
 from dicomwire.services.retrieve import GetOperation, RetrieveResponse
 
@@ -36,8 +37,6 @@ __all__ = ["Outcome", "Progress", "Session"]
 _DATASET_RULE: Final = "-" * 65
 _END_OF_MESSAGE: Final = "======================= END DIMSE MESSAGE ======================="
 # DCMTK's condition texts for what can go wrong during a C-GET.
-_PEER_ABORTED: Final = "0006:0317 Peer aborted Association (or never connected)"
-_DIMSE_TIMEOUT: Final = "0006:0207 DIMSE No data available (timeout in non-blocking mode)"
 _SEND_FAILED: Final = "0006:020e DIMSE Failed to send message"
 
 
@@ -162,7 +161,7 @@ class Session:
         except StoreFailed:
             raise _Stop(Outcome.STORE_FAILED) from None
         except DicomWireError as exc:
-            self.log.error("Failed receiving DIMSE command: %s", _condition(exc))
+            self.log.error("Failed receiving DIMSE command: %s", dimse_condition(exc))
             raise _Stop(Outcome.FAILED) from None
 
     # -- DCMTK's lines ---------------------------------------------------------------------------
@@ -218,13 +217,3 @@ def _status_level(code: int) -> int:
     if 0xB000 <= code <= 0xBFFF or code in (0x0001, 0x0107, 0x0116):
         return logging.WARNING
     return logging.ERROR
-
-
-def _condition(exc: DicomWireError) -> str:
-    if isinstance(exc, AssociationAborted):
-        return _PEER_ABORTED
-    if isinstance(exc, DicomTimeout):
-        return _DIMSE_TIMEOUT
-    if isinstance(exc, RemoteProtocolError):
-        return f"0006:0211 {exc}"
-    return f"0006:020e {exc}"

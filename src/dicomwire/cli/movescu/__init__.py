@@ -64,10 +64,10 @@ from dicomwire.dcmtk.cmdline.syntaxes import SYNTAX_BY_OPTION, proposed_syntaxes
 from dicomwire.dcmtk.formats.dcmdump import dump_dataset
 from dicomwire.dcmtk.formats.dimse import dump_message
 from dicomwire.dcmtk.log import app_logger
-from dicomwire.dcmtk.netreport import rejection_lines
+from dicomwire.dcmtk.netreport import dimse_condition, rejection_lines
 from dicomwire.dcmtk.status import dcmtk_status_string
 from dicomwire.dimse import status as st
-from dicomwire.errors import AssociationAborted, AssociationRejected, DicomTimeout, DicomWireError
+from dicomwire.errors import AssociationAborted, AssociationRejected, DicomWireError
 from dicomwire.net.association import Association
 from dicomwire.net.client import open_association
 from dicomwire.services.retrieve import MoveOperation, RetrieveResponse, resolve_move_model
@@ -93,8 +93,6 @@ FIND_MODELS: Final = {
 _LE: Final = "1.2.840.10008.1.2.1"
 _BAD_DATA: Final = "0006:0202 DIMSE Inappropriate data for message"
 _NO_CONTEXT: Final = "0006:0208 DIMSE No valid Presentation Context ID"
-_PEER_ABORTED: Final = "0006:0317 Peer aborted Association (or never connected)"
-_DIMSE_TIMEOUT: Final = "0006:0207 DIMSE No data available (timeout in non-blocking mode)"
 _UNSUPPORTED: Final = "--access-control (TCP wrapper host access control) is not supported by dicomwire"
 
 
@@ -117,14 +115,6 @@ def requestor_settings(ns: argparse.Namespace) -> RequestorSettings:
         max_pdu_length=net.max_pdu,
         timeouts=net.timeouts,
     )
-
-
-def _condition(exc: DicomWireError) -> str:
-    if isinstance(exc, AssociationAborted):
-        return _PEER_ABORTED
-    if isinstance(exc, DicomTimeout):
-        return _DIMSE_TIMEOUT
-    return f"0006:020e {exc}"
 
 
 @dataclass
@@ -174,7 +164,7 @@ class Session:
             async for response in operation.responses():
                 self.report(operation, response)
         except DicomWireError as exc:
-            condition = _condition(exc)
+            condition = dimse_condition(exc)
             self.log.error("Move Request Failed: %s", condition)
             raise MoveFailed(condition, peer_aborted=isinstance(exc, AssociationAborted)) from None
         finally:

@@ -33,6 +33,7 @@ from dicomwire.cli.storescu.report import (
 from dicomwire.cli.storescu.rewrite import InventCounts, Inventor, Rewrite, log_identity, rewrite_to_temp
 from dicomwire.dcmtk.formats.dimse import dump_message
 from dicomwire.dcmtk.log import INFO, WARN
+from dicomwire.dcmtk.netreport import DIMSE_TIMEOUT, PEER_ABORTED
 from dicomwire.dcmtk.status import dcmtk_status_string
 from dicomwire.dimse import status as dimse_status
 from dicomwire.dimse.messages import CStoreRQ, CStoreRSP
@@ -56,8 +57,6 @@ EXIT_PEER_ABORTED = 255
 _COND_NO_CONTEXT = "0006:0208 DIMSE No valid Presentation Context ID"
 _COND_BAD_DATA = "0006:0202 DIMSE Inappropriate data for message"
 _COND_SEND_FAILED = "0006:020e DIMSE Failed to send message"
-_COND_TIMEOUT = "0006:0207 DIMSE No data available (timeout in non-blocking mode)"
-_COND_ABORTED = "0006:0317 Peer aborted Association (or never connected)"
 _COND_DEAD_SEND = "0006:0303 DUL Finite State Machine Error: No action defined, state 1 event 8"
 _COND_DEAD_RELEASE = "0006:0303 DUL Finite State Machine Error: No action defined, state 1 event 10"
 
@@ -333,10 +332,10 @@ class Sender:
         elif isinstance(exc, AssociationAborted | NetworkError):
             self.dead = True
             log.error("Store Failed, file: %s:", path)
-            log.error("%s", _COND_ABORTED)
-            return _Failure(_COND_ABORTED, aborted=True)
+            log.error("%s", PEER_ABORTED)
+            return _Failure(PEER_ABORTED, aborted=True)
         elif isinstance(exc, DicomTimeout):
-            conditions = [_COND_TIMEOUT]
+            conditions = [DIMSE_TIMEOUT]
         else:
             conditions = [f"{_COND_SEND_FAILED}: {exc}"]
         log.error("Store Failed, file: %s:", path)
