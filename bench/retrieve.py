@@ -513,6 +513,19 @@ def machine_line() -> str:
     )
 
 
+def _rows(bench: Bench, *, large: bool) -> Iterator[tuple[str, str, str, list[Run]]]:
+    """(op, SCU, archive, runs) of each row with runs, in table order; says which were skipped."""
+    for op in OPS:
+        for scu in SCUS:
+            if (op, scu) in bench.skipped:
+                print(f"  {op:7} {scu:6} skipped: {bench.skipped[(op, scu)]}")
+                continue
+            for server in SERVERS:
+                runs = bench.runs.get((large, op, scu, server))
+                if runs:
+                    yield op, scu, server, runs
+
+
 def report(bench: Bench, inputs: Inputs, repeat: int, startups: dict[str, float]) -> None:
     study_mb = inputs.study_bytes / 1e6
     print(
@@ -528,28 +541,20 @@ def report(bench: Bench, inputs: Inputs, repeat: int, startups: dict[str, float]
         f"{'recv':>5} {'rc':>4} {'ratio':>6} {'cpu ms/img':>10}"
     )
     rates: dict[tuple[str, str, str], float] = {}
-    for op in OPS:
-        for scu in SCUS:
-            if (op, scu) in bench.skipped:
-                print(f"  {op:7} {scu:6} skipped: {bench.skipped[(op, scu)]}")
-                continue
-            for server in SERVERS:
-                runs = bench.runs.get((False, op, scu, server))
-                if not runs:
-                    continue
-                run = _median_run(runs)
-                rate = run.received / run.seconds
-                rates[(op, scu, server)] = rate
-                ratio = _ratio(rate, rates.get((op, scu, "dcmtk"))) if server == "ours" else ""
-                line = (
-                    f"  {op:7} {scu:6} {server:8} {run.seconds:7.3f} {min(r.seconds for r in runs):7.3f} "
-                    f"{max(r.seconds for r in runs):7.3f} {rate:7.0f} "
-                    f"{rate * inputs.study_bytes / inputs.count / 1e6:7.1f} {run.received:>5} "
-                    f"{_rc(run):>4} {ratio:>6} {_per_image_ms(run):>10}"
-                )
-                if run.note:
-                    line += f"  ({run.note})"
-                print(line)
+    for op, scu, server, runs in _rows(bench, large=False):
+        run = _median_run(runs)
+        rate = run.received / run.seconds
+        rates[(op, scu, server)] = rate
+        ratio = _ratio(rate, rates.get((op, scu, "dcmtk"))) if server == "ours" else ""
+        line = (
+            f"  {op:7} {scu:6} {server:8} {run.seconds:7.3f} {min(r.seconds for r in runs):7.3f} "
+            f"{max(r.seconds for r in runs):7.3f} {rate:7.0f} "
+            f"{rate * inputs.study_bytes / inputs.count / 1e6:7.1f} {run.received:>5} "
+            f"{_rc(run):>4} {ratio:>6} {_per_image_ms(run):>10}"
+        )
+        if run.note:
+            line += f"  ({run.note})"
+        print(line)
     for op in OPS:
         all_ours, all_dcmtk = rates.get((op, "ours", "ours")), rates.get((op, "dcmtk", "dcmtk"))
         if all_ours and all_dcmtk:
@@ -575,33 +580,25 @@ def report(bench: Bench, inputs: Inputs, repeat: int, startups: dict[str, float]
         f"{'idle':>6} {'peak':>6} {'+':>6} {'SCU pk':>7}"
     )
     speeds: dict[tuple[str, str, str], float] = {}
-    for op in OPS:
-        for scu in SCUS:
-            if (op, scu) in bench.skipped:
-                print(f"  {op:7} {scu:6} skipped: {bench.skipped[(op, scu)]}")
-                continue
-            for server in SERVERS:
-                runs = bench.runs.get((True, op, scu, server))
-                if not runs:
-                    continue
-                run = runs[0]
-                speed = large_mb / run.seconds if run.received else 0.0
-                speeds[(op, scu, server)] = speed
-                ratio = _ratio(speed, speeds.get((op, scu, "dcmtk"))) if server == "ours" else ""
-                mem = run.memory
-                memory = (
-                    f"{_mb(mem.idle_kb):>6} {_mb(mem.peak_kb):>6} {_mb(mem.peak_kb - mem.idle_kb):>6} "
-                    f"{_mb(mem.scu_peak_kb):>7}"
-                    if mem
-                    else ""
-                )
-                line = (
-                    f"  {op:7} {scu:6} {server:8} {run.seconds:7.2f} {speed:7.0f} {ratio:>6} "
-                    f"{run.received:>5} {_rc(run):>4} {memory}"
-                )
-                if run.note:
-                    line += f"  ({run.note})"
-                print(line)
+    for op, scu, server, runs in _rows(bench, large=True):
+        run = runs[0]
+        speed = large_mb / run.seconds if run.received else 0.0
+        speeds[(op, scu, server)] = speed
+        ratio = _ratio(speed, speeds.get((op, scu, "dcmtk"))) if server == "ours" else ""
+        mem = run.memory
+        memory = (
+            f"{_mb(mem.idle_kb):>6} {_mb(mem.peak_kb):>6} {_mb(mem.peak_kb - mem.idle_kb):>6} "
+            f"{_mb(mem.scu_peak_kb):>7}"
+            if mem
+            else ""
+        )
+        line = (
+            f"  {op:7} {scu:6} {server:8} {run.seconds:7.2f} {speed:7.0f} {ratio:>6} "
+            f"{run.received:>5} {_rc(run):>4} {memory}"
+        )
+        if run.note:
+            line += f"  ({run.note})"
+        print(line)
     hows = {
         server: run.memory.how
         for (large, _, _, server), runs in bench.runs.items()
