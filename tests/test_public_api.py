@@ -64,3 +64,20 @@ def test_layer_contracts_hold() -> None:
     )
     assert result.returncode == 0, result.stdout[-3000:]
     assert "broken" in result.stdout and " 0 broken" in result.stdout
+
+
+def _console_scripts() -> dict[str, str]:
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    scripts: dict[str, str] = project["project"]["scripts"]
+    return scripts
+
+
+@pytest.mark.parametrize("name", sorted(_console_scripts()))
+def test_installed_tool_is_ours(name: str) -> None:
+    """pynetdicom installs an echoscu, movescu and getscu of its own: the ones in the
+    environment's bin directory must be ours (pip installs ours after its dependencies)."""
+    script = Path(sys.executable).parent / name
+    if not script.exists():
+        pytest.skip(f"{name} is not installed next to {sys.executable}")
+    module = _console_scripts()[name].split(":")[0]
+    assert f"from {module} import" in script.read_text(encoding="utf-8", errors="replace")
