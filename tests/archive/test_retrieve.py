@@ -247,3 +247,19 @@ def test_a_file_gone_from_the_storage_area_fails_its_sub_operation_only(tmp_path
     final = run(main())
     assert (final.status, final.completed, final.failed) == (st.SUBOPERATIONS_COMPLETE_WITH_FAILURES, 2, 1)
     assert final.failed_instances == ("1.2.9.1.1",)
+
+
+def test_an_index_that_fails_is_a701(tmp_path: Path) -> None:
+    async def main() -> list[int]:
+        cfg = with_hosts(config(area(tmp_path)), Peer("DEST", "127.0.0.1", 1))
+        async with loaded(cfg, 1) as archive:
+            assert archive.index is not None
+            archive.index.engine.dispose()
+            os.unlink(tmp_path / "archive" / "dicomwire-index.sqlite")  # gone behind the archive's back
+            (tmp_path / "archive" / "dicomwire-index.sqlite").mkdir()  # and cannot be opened again
+            async with connect(archive, contexts=[(MOVE, [LEE])]) as assoc:
+                return [
+                    r.status async for r in dicomwire.move(assoc, query(), model="study", destination="DEST")
+                ]
+
+    assert run(main()) == [st.OUT_OF_RESOURCES_MATCHES]

@@ -455,3 +455,19 @@ def test_a_requestor_that_aborts_mid_move_leaves_the_server_serving(tmp_path: Pa
             assert responses[-1].completed == 5
 
     run(scenario())
+
+
+def test_a_destination_accepting_no_context_is_a702(tmp_path: Path) -> None:
+    matches = make_files(tmp_path / "src", 2)
+
+    async def scenario() -> RetrieveResponse:
+        settings = AcceptorSettings(ae_title="DEST", supported={}, reject_without_contexts=False)
+        dest = Server(settings)
+        await dest.start("127.0.0.1", 0)
+        try:
+            return (await do_move(Matches(matches, dest.port)))[-1]
+        finally:
+            await dest.close()
+
+    final = run(scenario())
+    assert (final.status, final.completed, final.failed) == (st.OUT_OF_RESOURCES_SUBOPERATIONS, 0, 2)

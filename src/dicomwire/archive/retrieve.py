@@ -22,6 +22,7 @@ import socket
 from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
+import sqlalchemy as sa
 from pydicom.dataset import Dataset
 
 from dicomwire.archive.config import ArchiveConfig, Peer
@@ -91,9 +92,12 @@ class ArchiveRetrieve:
                 )
             except QueryError as exc:
                 raise RetrieveFailed(exc.status, str(exc) or None) from exc
+            except sa.exc.SQLAlchemyError as exc:
+                log.error("Move/Get SCP: the index failed: %s", exc)
+                raise RetrieveFailed(status.OUT_OF_RESOURCES_MATCHES, "index unavailable") from exc
             try:
                 # in batches: one thread hop per record would cost more than the record
-                while batch := await loop.run_in_executor(thread, _take, records, _BATCH):
+                while batch := await self._batch(loop, thread, records):
                     for record in batch:
                         yield _match(area.path, record)
             finally:
@@ -101,11 +105,22 @@ class ArchiveRetrieve:
                 if close is not None:
                     await loop.run_in_executor(thread, close)
 
+    @staticmethod
+    async def _batch(
+        loop: asyncio.AbstractEventLoop, thread: ThreadPoolExecutor, records: Iterator[InstanceRecord]
+    ) -> list[InstanceRecord]:
+        try:
+            return await loop.run_in_executor(thread, _take, records, _BATCH)
+        except sa.exc.SQLAlchemyError as exc:
+            log.error("Move/Get SCP: the index failed: %s", exc)
+            raise RetrieveFailed(status.OUT_OF_RESOURCES_MATCHES, "index unavailable") from exc
+
 
 _BATCH = 500
 
 
 def _take(records: Iterator[InstanceRecord], count: int) -> list[InstanceRecord]:
+    """The next ``count`` records (in the index's thread)."""
     return list(itertools.islice(records, count))
 
 

@@ -400,6 +400,10 @@ def make_move_handler(handler: MoveHandler, settings: SubAssociationSettings | N
             return
         calling_ae = sub_settings.calling_ae or info.called_ae
         sub = await _connect(where, request.move_destination, calling_ae, matches, sub_settings)
+        if sub is not None and not sub.contexts:  # accepted, but not one context: no sub-operation can be
+            log.warning("C-MOVE: %s accepted none of the proposed contexts", request.move_destination)
+            await _close(sub)
+            sub = None
         if sub is None:
             counts.fail_rest(matches)
             await responder.final(st.OUT_OF_RESOURCES_SUBOPERATIONS, counts)
