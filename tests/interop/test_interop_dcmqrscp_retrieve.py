@@ -51,6 +51,7 @@ HostTable BEGIN
 dest            = (DEST, localhost, {dest})
 ourdest         = (OURDEST, localhost, {ourdest})
 nobody          = (NOBODY, localhost, {nobody})
+movescu         = (MOVESCU, localhost, {movescu})
 HostTable END
 
 VendorTable BEGIN
@@ -107,6 +108,7 @@ class Setup:
     corpus: Corpus
     dest: Listener
     ourdest: Listener
+    movescu_port: int
 
     @property
     def both(self) -> tuple[Server, Server]:
@@ -117,7 +119,7 @@ class Setup:
 def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
     root = tmp_path_factory.mktemp("retrieve")
     corpus = generate(root / "in")
-    ports = {"dest": free_port(), "ourdest": free_port(), "nobody": free_port()}
+    ports = {"dest": free_port(), "ourdest": free_port(), "nobody": free_port(), "movescu": free_port()}
     config = CONFIG.format(**ports)
     dcmrecv = [sys.executable, "-m", "dicomwire.cli.dcmrecv", "+xa"]  # every storage class
     with (
@@ -130,7 +132,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
             for server in (theirs, ours):
                 sent = dcmtk("storescu", *peer(server, "ARCHIVE"), *corpus.files)
                 assert sent.code == 0, f"{server.name}: {sent.stderr}"
-            yield Setup(theirs, ours, corpus, dest, ourdest)
+            yield Setup(theirs, ours, corpus, dest, ourdest, ports["movescu"])
         finally:
             theirs.stop()
             ours.stop()
@@ -282,3 +284,60 @@ def test_a_file_removed_behind_the_archives_back_fails_its_sub_operation(setup: 
     assert ours == theirs
     assert ours.counts == ("none", "2", "1", "0")
     assert ours.received == instances_of(setup.corpus, 4) - {gone}
+
+
+OUR_MOVESCU: Final = [sys.executable, "-m", "dicomwire.cli.movescu"]
+OUR_GETSCU: Final = [sys.executable, "-m", "dicomwire.cli.getscu"]
+
+
+def ours(command: Sequence[str], *args: str) -> Run:
+    done = subprocess.run(
+        [*command, *args], capture_output=True, timeout=LIMIT, stdin=subprocess.DEVNULL, check=False
+    )
+    return Run(done.returncode, done.stdout.decode(errors="replace"), done.stderr.decode(errors="replace"))
+
+
+def final_line(run: Run, prefix: str) -> str:
+    return [line for line in run.lines if line.startswith(prefix)][-1]
+
+
+def test_our_movescu_moves_the_same_from_both_archives(setup: Setup) -> None:
+    args = ["-v", "-S", *k(QueryRetrieveLevel="STUDY", StudyInstanceUID=setup.corpus.studies[0])]
+    results = []
+    for server in setup.both:
+        run = ours(OUR_MOVESCU, *args, "-aem", "DEST", *peer(server, "ARCHIVE"))
+        results.append((run.code, final_line(run, "I: Received Final Move Response"), setup.dest.received()))
+    assert results[0] == results[1]
+    assert results[1] == (0, "I: Received Final Move Response (Success)", instances_of(setup.corpus, 0))
+
+
+def test_our_movescu_receives_the_instances_itself(setup: Setup, tmp_path: Path) -> None:
+    args = ["-S", *k(QueryRetrieveLevel="SERIES", StudyInstanceUID=setup.corpus.studies[3])]
+    args += k(SeriesInstanceUID=setup.corpus.series[setup.corpus.studies[3]][0])
+    names = []
+    for server in setup.both:
+        out = tmp_path / server.name
+        out.mkdir()
+        port = str(setup.movescu_port)
+        run = ours(
+            OUR_MOVESCU, *args, "-aem", "MOVESCU", "+P", port, "-od", str(out), *peer(server, "ARCHIVE")
+        )
+        assert run.code == 0, run.stderr
+        names.append(sorted(path.name for path in out.iterdir()))
+    expected = sorted(
+        f"SC.{uid}" for uid in setup.corpus.instances[setup.corpus.series[setup.corpus.studies[3]][0]]
+    )
+    assert names == [expected, expected]
+
+
+def test_our_getscu_gets_the_same_from_both_archives(setup: Setup, tmp_path: Path) -> None:
+    args = ["-v", "-S", *k(QueryRetrieveLevel="STUDY", StudyInstanceUID=setup.corpus.studies[2])]
+    results = []
+    for server in setup.both:
+        out = tmp_path / server.name
+        out.mkdir()
+        run = ours(OUR_GETSCU, *args, "-od", str(out), *peer(server, "ARCHIVE"))
+        counts = [value for _, value in GET_COUNTS.findall(run.stderr)]
+        results.append((run.code, counts, sorted(path.name for path in out.iterdir())))
+    expected = sorted(f"SC.{uid}" for uid in instances_of(setup.corpus, 2))
+    assert results[0] == results[1] == (0, ["0", "3", "0", "0"], expected)
