@@ -35,6 +35,7 @@ from dicomwire.archive.store import ArchiveStore, StoredInstance, reconcile
 from dicomwire.config import AcceptorSettings
 from dicomwire.net.association import Association, MessageObserver
 from dicomwire.net.server import AssociationEvents
+from dicomwire.net.tasks import until_first
 from dicomwire.services.retrieve_scp import SubAssociationSettings
 from dicomwire.services.server import Server
 from dicomwire.ul.pdu import AAssociateRJ, AAssociateRQ
@@ -165,14 +166,7 @@ class Archive:
     async def serve_forever(self) -> None:
         """Serve until closed, or until a peer sends the shutdown request (``allow_shutdown``)."""
         assert self.server is not None
-        serving = asyncio.ensure_future(self.server.serve_forever())
-        stopping = asyncio.ensure_future(self.shutdown_requested.wait())
-        try:
-            await asyncio.wait([serving, stopping], return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in (serving, stopping):
-                task.cancel()
-            await asyncio.gather(serving, stopping, return_exceptions=True)
+        await until_first(self.server.serve_forever(), self.shutdown_requested.wait())
 
     async def close(self) -> None:
         """Stop listening, abort what is open, remove unfinished files, close the index."""

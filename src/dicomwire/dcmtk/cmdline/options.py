@@ -96,6 +96,7 @@ from dicomwire.dcmtk.cmdline.values import (
     String,
     ValueType,
 )
+from dicomwire.net.tasks import until_first
 
 __all__ = [
     "EXIT_COMMANDLINE_SYNTAX_ERROR",
@@ -692,14 +693,9 @@ async def serve_until_signalled(
             loop.add_signal_handler(number, stop.set)
     if ready is not None:
         ready()
-    serving = asyncio.ensure_future(serve())
-    stopping = asyncio.ensure_future(stop.wait())
     try:
-        await asyncio.wait([serving, stopping], return_when=asyncio.FIRST_COMPLETED)
+        await until_first(serve(), stop.wait())
     finally:
-        for task in (serving, stopping):
-            task.cancel()
-        await asyncio.gather(serving, stopping, return_exceptions=True)
         for number in signals:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(number)
