@@ -191,3 +191,21 @@ def test_help_lists_every_man_page_option(capsys: pytest.CaptureFixture[str]) ->
     ):
         assert f" {name} " in text, name
     assert "usage: storescu [options] peer port dcmfile-in..." in text
+
+
+@pytest.mark.parametrize(
+    ("args", "refused"),
+    [
+        (["-usr", "a", "-pwd", "s", "-epw"], True),  # DCMTK: -epw after the last -pwd fails
+        (["-usr", "a", "-epw", "-pwd", "s"], False),
+        (["-usr", "a", "-pwd", "s", "-epw", "-pwd", "t"], False),
+        (["-usr", "a", "-epw"], False),
+    ],
+)
+def test_empty_password_after_a_password(args: list[str], refused: bool) -> None:
+    parser = storescu.build_parser()
+    if refused:
+        with pytest.raises(options.CommandLineExit):
+            parser.parse_args([*args, "127.0.0.1", "104", "x.dcm"])
+    else:
+        parser.parse_args([*args, "127.0.0.1", "104", "x.dcm"])

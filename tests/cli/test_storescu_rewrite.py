@@ -52,7 +52,7 @@ def test_strip_uid_padding_and_disable_new_vrs() -> None:
     assert ds.SOPInstanceUID == "1.2.3"
     assert list(ds[0x00081150].value) == ["1.2", "1.3"]
     assert ds.StudyDescription == "study "
-    assert (ds[0x00400280].VR, ds[0x00400280].value) == ("OB", b"long text\0")
+    assert (ds[0x00400280].VR, ds[0x00400280].value) == ("OB", b"long text ")  # DCMTK pads text with 0x20
     assert (ds[0x00091001].VR, ds[0x00091001].value) == ("OB", b"\x01\x02\x03\0")
 
 

@@ -245,6 +245,9 @@ def workdir(tmp_path: Path) -> Path:
     ds.save_as(tmp_path / "seg.dcm")
     ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = UID("1.2.3.4.5")
     ds.save_as(tmp_path / "unknown.dcm")
+    ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID = UID(NEWER_STORAGE_CLASS)
+    ds.save_as(tmp_path / "newer.dcm")
+    _damaged_files(tmp_path)
     verification = tmp_path / "verification.cfg"
     verification.write_text(
         "[[TransferSyntaxes]]\n[Unc]\nTransferSyntax1 = LittleEndianExplicit\n"
@@ -254,7 +257,32 @@ def workdir(tmp_path: Path) -> Path:
     return tmp_path
 
 
+# A storage SOP class of the standard that DCMTK 3.6.7 does not know (Photoacoustic Image).
+NEWER_STORAGE_CLASS = "1.2.840.10008.5.1.4.1.1.6.3"
+
+
+def _damaged_files(directory: Path) -> None:
+    """Files cut short, empty, not DICOM, without meta header, with a space in a UID."""
+    raw = CT.read_bytes()
+    (directory / "cut3000.dcm").write_bytes(raw[:3000])  # inside an element header
+    (directory / "cutpixels.dcm").write_bytes(raw[:-300])  # Pixel Data claims more than remains
+    (directory / "empty.dcm").write_bytes(b"")
+    (directory / "binary.bin").write_bytes(b"\x7fELF\x02\x01\x01\x00" + bytes(range(256)) * 8)
+    ds = pydicom.dcmread(CT)
+    ds.save_as(directory / "bare.dcm", enforce_file_format=False, implicit_vr=False, little_endian=True)
+    uid = str(ds.SOPInstanceUID).encode()
+    (directory / "spaced.dcm").write_bytes(raw.replace(uid, uid[:-1] + b" "))
+
+
 NO_SERVER = [
+    ["-usr", "a", "-pwd", "s", "-epw", "127.0.0.1", "PORT", "CT_small.dcm"],
+    ["-usr", "a", "-epw", "-pwd", "s", "127.0.0.1", "PORT", "CT_small.dcm"],
+    ["-R", "127.0.0.1", "PORT", "newer.dcm"],
+    ["-R", "-nh", "127.0.0.1", "PORT", "newer.dcm", "CT_small.dcm"],
+    ["-R", "-v", "127.0.0.1", "PORT", "cut3000.dcm"],
+    ["-R", "-v", "127.0.0.1", "PORT", "cutpixels.dcm"],
+    ["-R", "-nh", "127.0.0.1", "PORT", "cutpixels.dcm", "CT_small.dcm"],
+    ["-R", "127.0.0.1", "PORT", "spaced.dcm"],
     ["127.0.0.1", "PORT", "missing.dcm"],
     ["-v", "127.0.0.1", "PORT", "CT_small.dcm", "missing.dcm"],
     ["-nh", "-v", "127.0.0.1", "PORT", "CT_small.dcm", "missing.dcm"],
@@ -290,6 +318,16 @@ WITH_SERVER = [
     ([], ["-v", "-usr", "alice", "-pwd", "secret", "-rsp", "127.0.0.1", "PORT", "CT_small.dcm"]),
     ([], ["-v", "--abort", "127.0.0.1", "PORT", "CT_small.dcm"]),
     ([], ["-q", "127.0.0.1", "PORT", "CT_small.dcm"]),
+    ([], ["-v", "127.0.0.1", "PORT", "cut3000.dcm"]),
+    ([], ["-v", "127.0.0.1", "PORT", "cutpixels.dcm"]),
+    ([], ["-v", "-nh", "127.0.0.1", "PORT", "cut3000.dcm", "cutpixels.dcm", "MR_small.dcm"]),
+    ([], ["-nh", "127.0.0.1", "PORT", "binary.bin", "empty.dcm", "MR_small.dcm"]),
+    ([], ["+fo", "127.0.0.1", "PORT", "bare.dcm"]),
+    ([], ["+fo", "127.0.0.1", "PORT", "empty.dcm"]),
+    ([], ["+fo", "127.0.0.1", "PORT", "binary.bin"]),
+    ([], ["127.0.0.1", "PORT", "binary.bin"]),
+    ([], ["127.0.0.1", "PORT", "spaced.dcm"]),
+    ([], ["-up", "127.0.0.1", "PORT", "spaced.dcm"]),
 ]
 
 
@@ -309,3 +347,86 @@ def test_peer_abort_messages(workdir: Path) -> None:
     files = ["127.0.0.1", "PORT", "CT_small.dcm", "MR_small.dcm"]
     _compare_with_dcmtk(["-v", *files], ["--abort-after"], workdir, exit_code=False)
     _compare_with_dcmtk(["-nh", *files], ["--abort-during"], workdir)
+
+
+def test_peer_abort_exit_code_is_dcmtks(workdir: Path) -> None:
+    """DCMTK exits 10 after the peer aborted the first store (its undefined status, as
+    observed every time); never 255."""
+    _compare_with_dcmtk(["127.0.0.1", "PORT", "CT_small.dcm"], ["--abort-after"], workdir)
+
+
+def test_progress_lines_with_a_log_config(workdir: Path) -> None:
+    """-lc logger.cfg sets the progress logger to INFO: XMIT lines on stdout."""
+    port = free_port()
+    args = ["-lc", "/etc/dcmtk/logger.cfg", "127.0.0.1", str(port), "CT_small.dcm", "MR_small.dcm"]
+    with dcmtk_server([str(dcmtk("storescp")), "-od", str(workdir), str(port)], port):
+        theirs, ours = _both(args, cwd=workdir)
+    xmit = [line for line in ours.stdout.splitlines() if line.startswith("XMIT")]  # type: ignore[attr-defined]
+    assert xmit == [line for line in theirs.stdout.splitlines() if line.startswith("XMIT")]  # type: ignore[attr-defined]
+    assert len(xmit) == 2
+
+
+def _received_raw(args: list[str], files: list[Path], tmp_path: Path, tool: str) -> dict[str, str]:
+    """dcmdump of what ``tool`` sent (storescp +B keeps the bytes as received), by file."""
+    out = tmp_path / ("out-ours" if tool == OUR_STORESCU else "out-dcmtk")
+    out.mkdir()
+    port = free_port()
+    with dcmtk_server([str(dcmtk("storescp")), "-od", str(out), "+B", str(port)], port):
+        result = run_tool([tool, *args, "127.0.0.1", str(port), *map(str, files)], dcmtk_env=True)
+    assert result.code == 0, result.stderr
+    dumps = {}
+    for path in sorted(out.iterdir()):
+        dump = run_tool([str(dcmtk("dcmdump")), "+L", "-M", str(path)]).stdout
+        dumps[path.name] = re.sub(r"\(0002,[0-9a-f]{4}\).*\n", "", dump)
+    return dumps
+
+
+def _sequence_file(directory: Path, *, undefined_items: bool) -> Path:
+    ds = pydicom.dcmread(MR)
+    inner = pydicom.Dataset()
+    inner.CodeValue, inner.CodingSchemeDesignator, inner.CodeMeaning = "X", "DCM", "m"
+    item = pydicom.Dataset()
+    item.ReferencedSOPClassUID, item.ReferencedSOPInstanceUID = "1.2.3", "1.2.3.4"
+    item.PurposeOfReferenceCodeSequence = pydicom.Sequence([inner])
+    ds.ReferencedImageSequence = pydicom.Sequence([item, pydicom.Dataset()])
+    for element in (ds["ReferencedImageSequence"], item["PurposeOfReferenceCodeSequence"]):
+        element.is_undefined_length = not undefined_items
+    item.is_undefined_length_sequence_item = inner.is_undefined_length_sequence_item = undefined_items
+    ds.DataSetTrailingPadding = bytes(10)
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = UID(
+        f"{ds.SOPInstanceUID}.{int(undefined_items)}"
+    )
+    path = directory / f"sequences{int(undefined_items)}.dcm"
+    ds.save_as(path)
+    return path
+
+
+@pytest.mark.parametrize("args", [[], ["-xi"]], ids=["as-is", "converted"])
+def test_what_is_sent_is_what_dcmtk_sends(workdir: Path, args: list[str]) -> None:
+    """Undefined-length sequences and items go out with explicit lengths, trailing padding
+    is dropped, a spaced SOP Instance UID is sent without its space (storescp +B, dcmdump)."""
+    files = [
+        _sequence_file(workdir, undefined_items=False),
+        _sequence_file(workdir, undefined_items=True),
+        workdir / "spaced.dcm",
+        CT,
+        RTPLAN,
+    ]
+    theirs = _received_raw(args, files, workdir, str(dcmtk("storescu")))
+    ours = _received_raw(args, files, workdir, OUR_STORESCU)
+    assert ours == theirs
+    assert len(ours) == len(files)
+
+
+def test_invented_values_are_dcmtks(workdir: Path) -> None:
+    """+IP and -u: DCMTK's invented patient name, and UT as OB padded with a space."""
+    ds = pydicom.dcmread(MR)
+    ds.add_new(0x0040A160, "UT", "odd")
+    ds.save_as(workdir / "text.dcm")
+    args = ["+IP", "2", "-u"]
+    theirs = _received_raw(args, [workdir / "text.dcm"], workdir, str(dcmtk("storescu")))
+    ours = _received_raw(args, [workdir / "text.dcm"], workdir, OUR_STORESCU)
+    (dump_theirs,), (dump_ours,) = theirs.values(), ours.values()
+    for dump in (dump_theirs, dump_ours):
+        assert "(0040,a160) OB 6f\\64\\64\\20" in dump
+        assert re.search(r"PN \[OFFIS\^TEST_PN_\d+\]", dump)

@@ -36,6 +36,7 @@ from dicomwire.services.dataset_head import (
     encoding_of,
     text_value,
 )
+from dicomwire.services.dataset_walk import PLAIN_LAYOUT, Layout, TruncatedDataset, walk_file
 from dicomwire.services.file_meta import TRANSFER_SYNTAX_UID, read_file_meta
 from dicomwire.services.storage_names import InstanceInfo, Naming, UidNaming
 from dicomwire.services.storage_scp import FsyncPolicy, StorageSCP, StoreOutcome
@@ -47,10 +48,12 @@ if TYPE_CHECKING:
 __all__ = [
     "FsyncPolicy",
     "InstanceInfo",
+    "Layout",
     "Naming",
     "StorageSCP",
     "StoreOutcome",
     "StoreSource",
+    "TruncatedDataset",
     "UidNaming",
     "choose_context",
     "inspect_file",
@@ -87,6 +90,8 @@ class StoreSource:
     dataset_offset: int
     dataset_length: int
     has_meta: bool
+    layout: Layout = PLAIN_LAYOUT  # what a DCMTK-like sender would change (inspect_file finds it)
+    spaced_uids: tuple[int, ...] = ()  # SOP Class/Instance UID tags whose values hold spaces
 
 
 # -- reading a file ------------------------------------------------------------------------
@@ -105,8 +110,9 @@ def inspect_file(path: str | os.PathLike[str]) -> StoreSource:
     ``DICM``) are recognised as implicit VR little endian, explicit VR little
     or big endian from their first element, as DCMTK's storescu does.  The
     SOP Class and Instance UIDs come from the data set (0008,0016/0018).
-    Raises DatasetCodecError for anything unreadable, not DICOM, or without
-    those UIDs.
+    The element headers are walked to the end (seeking over the values,
+    :mod:`dataset_walk`): a file cut short raises TruncatedDataset.  Raises
+    DatasetCodecError for anything unreadable, not DICOM, or without those UIDs.
     """
     name = os.fspath(path)
     try:
@@ -119,7 +125,10 @@ def inspect_file(path: str | os.PathLike[str]) -> StoreSource:
             if not syntax:
                 syntax = _guess_transfer_syntax(fp.read(16), name)
                 fp.seek(offset)
-            values = _scan_uids(fp, syntax, name)
+            values, head = _scan_uids(fp, syntax, name)
+            layout = walk_file(fp, offset, size, encoding_of(syntax), head)
+    except TruncatedDataset as exc:
+        raise TruncatedDataset(f"{name}: {exc}", exc.tag, exc.claimed, exc.remaining) from None
     except OSError as exc:
         raise DatasetCodecError(f"cannot read {name}: {exc.strerror or exc}") from exc
     sop_class, sop_instance = (_uid(values.get(tag)) for tag in (SOP_CLASS_UID, SOP_INSTANCE_UID))
@@ -128,7 +137,10 @@ def inspect_file(path: str | os.PathLike[str]) -> StoreSource:
     if not sop_class or not sop_instance:
         missing = "SOP Class UID (0008,0016)" if not sop_class else "SOP Instance UID (0008,0018)"
         raise DatasetCodecError(f"{name}: no {missing} in the data set")
-    return StoreSource(name, sop_class, sop_instance, syntax, offset, size - offset, meta.present)
+    spaced = tuple(tag for tag in (SOP_CLASS_UID, SOP_INSTANCE_UID) if b" " in values[tag])
+    return StoreSource(
+        name, sop_class, sop_instance, syntax, offset, size - offset, meta.present, layout, spaced
+    )
 
 
 def known_file(
@@ -167,18 +179,21 @@ def _guess_transfer_syntax(head: bytes, name: str) -> str:
     return uids.EXPLICIT_VR_LITTLE_ENDIAN if explicit else uids.IMPLICIT_VR_LITTLE_ENDIAN
 
 
-def _scan_uids(fp: BinaryIO, transfer_syntax: str, name: str) -> dict[int, bytes]:
+def _scan_uids(fp: BinaryIO, transfer_syntax: str, name: str) -> tuple[dict[int, bytes], bytes]:
+    """The two UIDs' raw values, and the first bytes read (the element walk reuses them)."""
     scanner = HeadScanner(encoding_of(transfer_syntax))
+    head = b""
     while not scanner.done:
         chunk = fp.read(_CHUNK)
         if not chunk:
             scanner.finish()
             break
+        head = head or chunk
         scanner.feed(chunk)
     if scanner.error is not None and not scanner.values:
         syntax = uids.name_of(transfer_syntax)
         raise DatasetCodecError(f"{name}: not a DICOM file, or not in {syntax}: {scanner.error}")
-    return scanner.values
+    return scanner.values, head
 
 
 # -- sending -------------------------------------------------------------------------------

@@ -15,8 +15,8 @@ Exit codes: 0 when all went well or with ``-nh`` (unless the release fails);
 failed send (bad file, no presentation context, timeout); after a store
 failure status without ``-nh`` the status' high byte (0xA700 -> 167); after
 the peer aborted the association the high byte of the last status received,
-255 when that is 0 (DCMTK's code is undefined there: it reads an uninitialised
-status).
+10 when that is 0 (DCMTK's code is undefined there: it reads an uninitialised
+status; 10 is what it gives, observed); never 255.
 """
 
 from __future__ import annotations
@@ -257,14 +257,21 @@ def check_dependencies(ns: argparse.Namespace, given: Sequence[str]) -> None:
         raise options.CommandLineError(
             "--compression-level only allowed with --propose-deflated or --config-file"
         )
-    _check_identity(ns, used)
+    _check_identity(ns, given)
 
 
-def _check_identity(ns: argparse.Namespace, used: set[str]) -> None:
+def _check_identity(ns: argparse.Namespace, given: Sequence[str]) -> None:
     mode = getattr(ns, "identity_mode", None)
-    if "--password" in used and mode != "user":
-        raise options.CommandLineError("--password only allowed with --user")
-    if "--empty-password" in used and mode != "user":
+    used = set(given)
+    if "--password" in used:
+        if mode != "user":
+            raise options.CommandLineError("--password only allowed with --user")
+        # DCMTK reads -pwd and -epw as one option block: an -epw after the last -pwd
+        # finds the identity already "user and password" and fails its --user check.
+        last = len(given) - 1 - list(reversed(given)).index("--password")
+        if "--empty-password" in given[last + 1 :]:
+            raise options.CommandLineError("--empty-password only allowed with --user")
+    elif "--empty-password" in used and mode != "user":
         raise options.CommandLineError("--empty-password only allowed with --user")
     if ns.pos_response and mode is None:
         raise options.CommandLineError("--pos-response only allowed with --user, --kerberos or --saml")

@@ -24,7 +24,8 @@ from fnmatch import fnmatchcase
 
 from dicomwire import uids
 from dicomwire.errors import DatasetCodecError
-from dicomwire.services.storage import StoreSource, inspect_file
+from dicomwire.services.file_meta import read_file_meta
+from dicomwire.services.storage import StoreSource, TruncatedDataset, inspect_file
 
 READ_AUTO = "auto"  # +f
 READ_FILE_ONLY = "file"  # +fo
@@ -33,9 +34,15 @@ READ_DATASET = "dataset"  # -f
 # What DCMTK says when it cannot parse a file.
 PREMATURE_END = "I/O suspension or premature end of stream"
 NO_META = "File meta information header missing"
+END_OF_STREAM = "End of stream"
 
 
-_CONDITION_CODES = {"No such file or directory": "0001:0012", PREMATURE_END: "0001:000a"}
+_CONDITION_CODES = {
+    "No such file or directory": "0001:0012",
+    PREMATURE_END: "0001:000a",
+    NO_META: "0001:001c",
+    END_OF_STREAM: "0001:0005",
+}
 
 
 class BadFile(Exception):
@@ -43,6 +50,7 @@ class BadFile(Exception):
     ``detail`` what exactly was wrong (when we know more than DCMTK says)."""
 
     detail: str = ""
+    element_line: str = ""  # DCMTK's "DcmElement: ... larger (n) than remaining bytes" line
 
     @property
     def condition(self) -> str:
@@ -123,8 +131,12 @@ def read_source(path: str, mode: str = READ_AUTO) -> StoreSource:
     """What the storage library needs to send ``path``; raises BadFile."""
     if not os.path.exists(path):
         raise BadFile("No such file or directory")
+    if os.path.getsize(path) == 0:
+        raise BadFile(END_OF_STREAM)
     try:
         source = inspect_file(path)
+    except TruncatedDataset as exc:
+        raise _truncated(path, exc, mode) from None
     except DatasetCodecError as exc:
         raise _bad_file(_without_name(str(exc), path), mode) from None
     except OSError as exc:
@@ -135,6 +147,40 @@ def read_source(path: str, mode: str = READ_AUTO) -> StoreSource:
         # DCMTK reads the preamble and meta header as data set elements and fails.
         raise BadFile(PREMATURE_END)
     return source
+
+
+def _truncated(path: str, exc: TruncatedDataset, mode: str) -> BadFile:
+    """DCMTK's words for a file cut short: the element that does not fit, premature end."""
+    if mode == READ_FILE_ONLY and not _has_meta(path):
+        return BadFile(NO_META)
+    error = BadFile(PREMATURE_END)
+    error.detail = str(exc)
+    if exc.tag is not None:
+        error.element_line = (
+            f"DcmElement: {element_name(exc.tag)} ({exc.tag >> 16:04x},{exc.tag & 0xFFFF:04x}) "
+            f"larger ({exc.claimed}) than remaining bytes in file"
+        )
+    return error
+
+
+def _has_meta(path: str) -> bool:
+    try:
+        with open(path, "rb") as fp:
+            return read_file_meta(fp).present
+    except (OSError, DatasetCodecError):
+        return False
+
+
+def element_name(tag: int) -> str:
+    """The name DCMTK's dictionary gives a tag (its names are the standard's keywords)."""
+    group, element = tag >> 16, tag & 0xFFFF
+    if group % 2:  # a private tag is known to DCMTK only as a creator
+        return "PrivateCreator" if 0x10 <= element <= 0xFF else "Unknown Tag & Data"
+    if element == 0:
+        return "GenericGroupLength"
+    from pydicom.datadict import keyword_for_tag  # only for this error message
+
+    return keyword_for_tag(tag) or "Unknown Tag & Data"
 
 
 def _bad_file(reason: str, mode: str) -> BadFile:
@@ -152,8 +198,8 @@ def _bad_file(reason: str, mode: str) -> BadFile:
 
 
 def is_known_storage_class(sop_class: str) -> bool:
-    """DCMTK's storage SOP classes, and the newer standard ones it does not know yet."""
-    return sop_class in _DCMTK_STORAGE or uids.is_storage(sop_class)
+    """One of DCMTK 3.6.7's storage SOP classes (newer ones are "unknown" to it, as to ``-R``)."""
+    return sop_class in _DCMTK_STORAGE
 
 
 _DCMTK_STORAGE = frozenset(uids.DCMTK_ALL_STORAGE)
@@ -179,7 +225,7 @@ def check_inputs(
         if not _accessible(path):
             problem = f"cannot access file: {path}"
         elif required_only:
-            source, problem = _sop_class_problem(path, mode)
+            source, problem = _sop_class_problem(path, mode, log)
         if problem is None:
             checked.append(InputFile(path, source))
         elif halt:
@@ -190,13 +236,28 @@ def check_inputs(
     return checked
 
 
-def _sop_class_problem(path: str, mode: str) -> tuple[StoreSource | None, str | None]:
+def _sop_class_problem(path: str, mode: str, log: logging.Logger) -> tuple[StoreSource | None, str | None]:
     try:
         source = read_source(path, mode)
-    except BadFile:
+    except BadFile as exc:
+        if exc.element_line:
+            log.error("%s", exc.element_line)
         return None, f"missing SOP class (or instance) in file: {path}"
+    warn_spaced_uids(source, log)
     if not source.sop_class_uid or not source.sop_instance_uid:
         return None, f"missing SOP class (or instance) in file: {path}"
     if not is_known_storage_class(source.sop_class_uid):
         return None, f"unknown storage SOP class in file: {path}: {source.sop_class_uid}"
     return source, None
+
+
+_UID_NAMES = {0x00080016: "SOPClassUID (0008,0016)", 0x00080018: "SOPInstanceUID (0008,0018)"}
+
+
+def warn_spaced_uids(source: StoreSource, log: logging.Logger) -> None:
+    """DCMTK's warning when it reads a UID with spaces in it (it removes them)."""
+    for tag in source.spaced_uids:
+        log.warning(
+            "DcmUniqueIdentifier: Element %s contains one or more space characters, which were removed",
+            _UID_NAMES[tag],
+        )

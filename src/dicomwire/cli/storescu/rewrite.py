@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import struct
 import tempfile
 import time
 import warnings
@@ -29,9 +30,12 @@ if TYPE_CHECKING:  # pydicom loads only when a file is really rewritten: tool st
     from pydicom.dataset import Dataset
 
 from dicomwire.errors import DatasetCodecError
+from dicomwire.services.dataset_head import encoding_of
+from dicomwire.services.normal_form import write_normal_form
+from dicomwire.services.storage import StoreSource
 
-# Names and IDs start like DCMTK's invented ones, with our own prefix.
-PATIENT_NAME_PREFIX = "DICOMWIRE^TEST_PN_"
+# Names and IDs as DCMTK invents them (scripts look for them).
+PATIENT_NAME_PREFIX = "OFFIS^TEST_PN_"
 PATIENT_ID_PREFIX = "PID_"
 STUDY_ID_PREFIX = "SID_"
 ACCESSION_NUMBER_PREFIX = "ACC_"
@@ -182,14 +186,15 @@ def disable_new_vrs(ds: Dataset) -> None:
         if vr not in _NEW_VRS:
             return
         value = elem.value  # type: ignore[attr-defined]
-        if isinstance(value, str):
+        if isinstance(value, str):  # text pads with a space, kept in the OB value (as DCMTK)
             raw = value.encode("latin-1", errors="replace")
+            pad = b" "
         elif isinstance(value, bytes):
-            raw = value
+            raw, pad = value, b"\0"
         else:
             return  # SV/UV numbers: left as they are
         if len(raw) % 2:
-            raw += b"\0"
+            raw += pad
         elem.VR = "OB"  # type: ignore[attr-defined]
         elem.value = raw  # type: ignore[attr-defined]
 
@@ -250,6 +255,25 @@ def _rewrite(path: str, transfer_syntax: str, rewrite: Rewrite) -> str:
     except Exception as exc:
         os.unlink(name)
         raise DatasetCodecError(f"cannot write the changed data set of {path}: {exc}") from exc
+    return name
+
+
+def needs_normal_form(source: StoreSource) -> bool:
+    """Whether DCMTK would send this data set differently from the file's bytes."""
+    layout = source.layout
+    return layout.undefined_lengths or layout.trailing_padding or bool(source.spaced_uids)
+
+
+def normal_form_to_temp(source: StoreSource) -> str:
+    """The file rewritten as DCMTK sends it (:mod:`normal_form`), in a temporary file."""
+    handle, name = tempfile.mkstemp(prefix="storescu-", suffix=".dcm")
+    try:
+        with open(handle, "wb") as out, open(source.path, "rb") as fp:
+            size = source.dataset_offset + source.dataset_length
+            write_normal_form(fp, out, source.dataset_offset, size, encoding_of(source.transfer_syntax))
+    except (OSError, DatasetCodecError, struct.error) as exc:
+        os.unlink(name)
+        raise DatasetCodecError(f"cannot rewrite {source.path}: {exc}") from exc
     return name
 
 

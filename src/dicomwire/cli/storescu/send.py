@@ -23,14 +23,22 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dicomwire.cli.storescu.inputs import BadFile, InputFile, MissingUids, read_source
+from dicomwire.cli.storescu.inputs import BadFile, InputFile, MissingUids, read_source, warn_spaced_uids
 from dicomwire.cli.storescu.proposal import choose_context
 from dicomwire.cli.storescu.report import (
     class_label,
     modality,
     xfer_name,
 )
-from dicomwire.cli.storescu.rewrite import InventCounts, Inventor, Rewrite, log_identity, rewrite_to_temp
+from dicomwire.cli.storescu.rewrite import (
+    InventCounts,
+    Inventor,
+    Rewrite,
+    log_identity,
+    needs_normal_form,
+    normal_form_to_temp,
+    rewrite_to_temp,
+)
 from dicomwire.dcmtk.formats.dimse import dump_message
 from dicomwire.dcmtk.log import INFO, WARN
 from dicomwire.dcmtk.netreport import DIMSE_TIMEOUT, PEER_ABORTED
@@ -50,9 +58,10 @@ from dicomwire.services import storage
 from dicomwire.services.storage import StoreSource
 
 PROG = "storescu"
-# After the peer aborted, DCMTK 3.6.7 exits with the high byte of an uninitialised status
-# (observed: 10, 85, 131, 133, 181, 213...); we give a fixed "network error" code instead.
-EXIT_PEER_ABORTED = 255
+# After the peer aborted, DCMTK 3.6.7 exits with the high byte of a response it never got
+# (an uninitialised variable): the last status received when that was not a success (0xB000
+# -> 176), else 10 (observed on every run here).  Never 255.
+EXIT_PEER_ABORTED = 10
 
 _COND_NO_CONTEXT = "0006:0208 DIMSE No valid Presentation Context ID"
 _COND_BAD_DATA = "0006:0202 DIMSE Inappropriate data for message"
@@ -74,7 +83,9 @@ class Progress:
 
     def __init__(self, log: logging.Logger, total: int) -> None:
         level = log.getEffectiveLevel()
-        self.xmit = level == INFO
+        # DCMTK's rule: XMIT lines when its "<tool>.progress" logger is at INFO exactly
+        # (the tool's level by default; a -lc file may set it alone).
+        self.xmit = logging.getLogger(f"{log.name}.progress").getEffectiveLevel() == INFO
         self.terminal = level == WARN and total > 1 and sys.stderr.isatty()
         self.total = total
         self.done = 0
@@ -218,22 +229,33 @@ class Sender:
         except MissingUids:
             return self._missing_uids(item.path), None
         except BadFile as exc:
+            if exc.element_line:
+                self.log.error("%s", exc.element_line)
             if exc.detail and exc.detail != str(exc):
                 self.log.debug("%s: %s", item.path, exc.detail)
             return self._bad_file(item.path, str(exc), exc.condition), None
         if not source.sop_class_uid or not source.sop_instance_uid:
             return self._missing_uids(item.path), None
-        rewrite = self._rewrite_plan()
-        if not rewrite.needed:
-            return source, None
+        warn_spaced_uids(source, self.log)
+        temp: str | None = None
         try:
-            temp = rewrite_to_temp(item.path, source.transfer_syntax, rewrite)
-        except DatasetCodecError as exc:
-            return self._bad_file(item.path, str(exc)), None
-        try:
-            return storage.inspect_file(temp), temp
+            rewrite = self._rewrite_plan()
+            if rewrite.needed:
+                temp = rewrite_to_temp(item.path, source.transfer_syntax, rewrite)
+                source = storage.inspect_file(temp)
+            if needs_normal_form(source):  # as DCMTK sends it: explicit lengths, no padding
+                normal = normal_form_to_temp(source)
+                self._remove(temp)
+                temp = normal
+                source = storage.inspect_file(temp)
         except DatasetCodecError as exc:
             return self._bad_file(item.path, str(exc)), temp
+        return source, temp
+
+    @staticmethod
+    def _remove(temp: str | None) -> None:
+        if temp is not None:
+            os.unlink(temp)
 
     def _missing_uids(self, path: str) -> _Failure:
         self._burn_message_id()
