@@ -170,7 +170,8 @@ def test_dimse_timeout_aborts_with_exit_70() -> None:
         async with our_scp(handler=never) as server:
             result = await echoscu("-v", "-td", 1, "127.0.0.1", server.port)
         assert result.code == 70
-        assert "E: Echo SCU Failed:" in result.stderr
+        timeout = "0006:0207 DIMSE No data available (timeout in non-blocking mode)"
+        assert f"E: Echo Failed: {timeout}\nE: Echo SCU Failed: {timeout}\n" in result.stderr
         assert "I: Aborting Association" in result.stderr
 
     run_async(body)
@@ -184,6 +185,7 @@ def test_peer_abort_is_reported_and_exit_0_like_dcmtk() -> None:
         async with our_scp(handler=abort) as server:
             result = await echoscu("-v", "127.0.0.1", server.port)
         assert result.code == 0
+        assert "E: Echo Failed: 0006:0317 Peer aborted Association (or never connected)\n" in result.stderr
         assert "I: Peer Aborted Association" in result.stderr
 
     run_async(body)

@@ -445,6 +445,33 @@ def test_values_set_in_memory_show_unpadded_and_new_sequences_length_0() -> None
     assert lines[-1] == ""
 
 
+def test_padded_shows_values_set_in_memory_as_encoded() -> None:
+    """DCMTK pads a data set's values when it sends it; its later dumps show the padding."""
+    ds = Dataset()
+    ds.QueryRetrieveLevel = "STUDY"
+    ds.StudyInstanceUID = "1.2.3"
+    item = Dataset()
+    item.Modality = "MRI"
+    ds.ScheduledProcedureStepSequence = Sequence([item])
+    lines = dump_dataset(ds, padded=True).split("\n")
+    assert "(0008,0052) CS [STUDY ]                                 #   6, 1 QueryRetrieveLevel" in lines
+    assert "(0020,000d) UI [1.2.3\0]                                 #   6, 1 StudyInstanceUID" in lines
+    assert "    (0008,0060) CS [MRI ]                                   #   4, 1 Modality" in lines
+
+
+LATIN1_NAME = b"\x10\x00\x10\x00PN\x0e\x00M\xfcller^J\xe9r\xf4me "
+
+
+def test_bytes_that_are_not_utf8_kept_only_when_asked() -> None:
+    kept = dump_bytes(LATIN1_NAME, uids.EXPLICIT_VR_LITTLE_ENDIAN, keep_bytes=True)
+    line = kept.split("\n")[3]
+    assert line.encode("utf-8", "surrogateescape") == (
+        b"(0010,0010) PN [M\xfcller^J\xe9r\xf4me ]" + b" " * 24 + b" #  14, 1 PatientName"
+    )
+    replaced = dump_bytes(LATIN1_NAME, uids.EXPLICIT_VR_LITTLE_ENDIAN)
+    assert "[M\ufffdller^J\ufffdr\ufffdme ]" in replaced
+
+
 def test_deflated_and_big_endian_names() -> None:
     ds = Dataset()
     ds.PatientID = "12"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from dicomwire.dcmtk import log as cli_logging
-from dicomwire.dcmtk.cmdline import options
+from dicomwire.dcmtk.cmdline import engine, options
 from dicomwire.dcmtk.cmdline.options import CommandLineError, CommandLineExit, DcmtkParser, Integer
 
 ECHOSCU = shutil.which("echoscu")
@@ -394,6 +394,36 @@ def test_arguments_are_echoed_with_long_names(tmp_path: Path, capsys: pytest.Cap
         "I: calling 'echoscu' with 10 arguments: '--arguments' '--quiet' '--aetitle' "
         "'MY AE' '--call' '--max-pdu' '8192' 'h' '1' \nI: \n"
     )
+
+
+@pytest.mark.parametrize(
+    ("argv0", "path", "shown"),
+    [
+        ("/opt/x/bin/echoscu", "/usr/bin", "/opt/x/bin/echoscu"),  # typed as a path
+        ("./echoscu", "", "./echoscu"),
+        ("/work/src/dicomwire/cli/echoscu.py", "", "echoscu"),  # python -m
+        ("", "", "echoscu"),
+    ],
+)
+def test_program_name_as_typed(argv0: str, path: str, shown: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", path)
+    assert engine.typed_program_name(argv0, "echoscu") == shown
+
+
+def test_program_found_on_path_is_its_bare_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tool = tmp_path / "echoscu"
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert engine.typed_program_name(str(tool), "echoscu") == "echoscu"
+
+
+def test_arguments_show_argv0_when_parsing_the_real_command_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.argv", ["/opt/x/bin/echoscu", "--arguments", "-q", "h", "1"])
+    echoscu_parser().parse_args()
+    assert capsys.readouterr().err.startswith("I: calling '/opt/x/bin/echoscu' with 4 arguments:")
 
 
 def test_arguments_echo_comes_before_value_errors(capsys: pytest.CaptureFixture[str]) -> None:

@@ -9,9 +9,9 @@ from dicomwire import uids
 from dicomwire.config import RequestorSettings
 from dicomwire.dcmtk.cmdline import options
 from dicomwire.dcmtk.log import app_logger
-from dicomwire.dcmtk.netreport import AssociationFailed, request_association
+from dicomwire.dcmtk.netreport import AssociationFailed, dimse_condition, failure_text, request_association
 from dicomwire.dcmtk.status import dcmtk_status_string
-from dicomwire.errors import AssociationAborted, DicomTimeout, DicomWireError
+from dicomwire.errors import AssociationAborted, DicomWireError
 from dicomwire.net.association import Association
 from dicomwire.services.verification import echo
 
@@ -99,12 +99,13 @@ async def _echo_and_close(assoc: Association, ns: argparse.Namespace, log: loggi
             if log.isEnabledFor(logging.INFO):  # the status text costs more than the echo's own work
                 log.info("Received Echo Response (%s)", dcmtk_status_string(status, "echo"))
     except AssociationAborted as exc:
-        log.error("Echo Failed: %s", exc)
+        log.error("Echo Failed: %s", dimse_condition(exc))
         log.info("Peer Aborted Association")
         return 0
-    except (DicomTimeout, DicomWireError) as exc:
-        log.error("Echo Failed: %s", exc)
-        log.error("Echo SCU Failed: %s", exc)
+    except DicomWireError as exc:
+        condition = dimse_condition(exc)
+        log.error("Echo Failed: %s", condition)
+        log.error("Echo SCU Failed: %s", condition)
         log.info("Aborting Association")
         assoc.abort()
         return EXIT_ASSOCIATION_ABORTED
@@ -117,7 +118,7 @@ async def _echo_and_close(assoc: Association, ns: argparse.Namespace, log: loggi
     try:
         await assoc.release()
     except DicomWireError as exc:
-        log.fatal("Association Release Failed: %s", exc)
+        log.fatal("Association Release Failed: %s", failure_text(exc))
         return 1
     return 0
 

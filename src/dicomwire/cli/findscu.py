@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import io
 import logging
 import os
 import sys
@@ -228,8 +229,9 @@ def requestor_settings(ns: argparse.Namespace) -> RequestorSettings:
 
 
 def dump_file_format(query: Dataset, transfer_syntax: str) -> str:
-    """A query as DCMTK prints a file format (empty meta header), after a failure."""
-    dataset = dump_dataset(query, transfer_syntax)
+    """A query as DCMTK prints a file format (empty meta header), after a failure:
+    its values as they went out, padded."""
+    dataset = dump_dataset(query, transfer_syntax, padded=True)
     return (
         "\n# Dicom-File-Format\n\n# Dicom-Meta-Information-Header\n"
         f"# Used TransferSyntax: {transfer_syntax_name(_LE)}\n{dataset}"
@@ -345,19 +347,20 @@ class Session:
 
     async def run(self) -> str:
         for path in self.ns.dcmfile_in or [None]:
-            for _ in range(self.ns.repeat or 1):
+            for repeat in range(self.ns.repeat or 1):
                 try:
                     query = load_query(path, self.ns.keys)
                 except QueryFailed as exc:
                     self.log.error("%s", exc.first)
                     self.log.error("Find SCU Failed: %s", exc.condition)
                     return Outcome.FAILED
-                outcome = await self.query(query)
+                outcome = await self.query(query, sent_before=repeat > 0)
                 if outcome != Outcome.DONE:
                     return outcome
         return Outcome.DONE
 
-    async def query(self, query: Dataset) -> str:
+    async def query(self, query: Dataset, *, sent_before: bool = False) -> str:
+        """One C-FIND; ``sent_before``: DCMTK has sent (and padded) this query's values already."""
         context = self.assoc.context_for(self.model)
         sent = without_new_vrs(query) if not self.ns.new_vrs else query
         # --cancel n counts the association's responses: n - (responses so far) into this one
@@ -377,7 +380,9 @@ class Session:
             self.log.info("Sending Find Request (MsgID %d)", operation.message_id)
         # Dumped before the request goes out: the responses must not wait for it.
         shown = (
-            dump_dataset(query, _LE, correction=self.ns.correction) if self.log.isEnabledFor(INFO) else None
+            dump_dataset(query, _LE, correction=self.ns.correction, padded=sent_before)
+            if self.log.isEnabledFor(INFO)
+            else None
         )
         try:
             await operation.send()
@@ -450,11 +455,16 @@ class Session:
     def dump(self, response: FindResponse) -> str:
         try:
             return dump_bytes(
-                self.plain_bytes(response), response.transfer_syntax, correction=self.ns.correction
+                self.plain_bytes(response),
+                response.transfer_syntax,
+                correction=self.ns.correction,
+                keep_bytes=True,
             )
         except (DumpError, DicomWireError):
             assert response.identifier is not None
-            return dump_dataset(response.identifier, response.transfer_syntax, correction=self.ns.correction)
+            return dump_dataset(
+                response.identifier, response.transfer_syntax, correction=self.ns.correction, keep_bytes=True
+            )
 
     def fresh(self, response: FindResponse) -> Dataset:
         """The identifier as received, untouched by anyone before (each writer gets its own)."""
@@ -506,7 +516,16 @@ def output_path(directory: str, name: str) -> str:
 # -- the tool ---------------------------------------------------------------------------
 
 
+def write_text_bytes_as_received() -> None:
+    """Let the console write back the bytes a response dump kept (a Latin-1 name
+    as its Latin-1 bytes, as DCMTK prints it) instead of escaping them."""
+    for stream in (sys.stderr, sys.stdout):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="surrogateescape")
+
+
 async def run(ns: argparse.Namespace) -> int:
+    write_text_bytes_as_received()
     log = app_logger(PROG)
     log.debug("%s\n", ns.banner)
     if ns.extract is not None:

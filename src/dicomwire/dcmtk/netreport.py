@@ -28,15 +28,15 @@ from dicomwire.net.client import open_association
 PEER_ABORTED: Final = "0006:0317 Peer aborted Association (or never connected)"
 DIMSE_TIMEOUT: Final = "0006:0207 DIMSE No data available (timeout in non-blocking mode)"
 
-_RESULTS = {1: "Rejected Permanent", 2: "Rejected Transient"}
-_SOURCES = {
+_RESULTS: Final = {1: "Rejected Permanent", 2: "Rejected Transient"}
+_SOURCES: Final = {
     1: "Service User",
-    2: "Service Provider (ACSE Related Function)",
-    3: "Service Provider (Presentation Related Function)",
+    2: "Service Provider (ACSE Related)",
+    3: "Service Provider (Presentation Related)",
 }
-_REASONS = {
+_REASONS: Final = {
     (1, 1): "No Reason",
-    (1, 2): "Application Context Name Not Supported",
+    (1, 2): "App Context Name Not Supported",
     (1, 3): "Calling AE Title Not Recognized",
     (1, 7): "Called AE Title Not Recognized",
     (2, 1): "No Reason",
@@ -44,14 +44,45 @@ _REASONS = {
     (3, 1): "Temporary Congestion",
     (3, 2): "Local Limit Exceeded",
 }
+# What DCMTK substitutes for a code outside PS3.8 Table 9-21 (after its E: line).
+_DEFAULT_RESULT: Final = _RESULTS[1]
+_DEFAULT_SOURCE: Final = _SOURCES[1]
+_DEFAULT_REASON: Final = _REASONS[(1, 1)]
+
+
+def rejection_complaints(exc: AssociationRejected) -> list[str]:
+    """DCMTK's error lines for the codes of an A-ASSOCIATE-RJ it does not know.
+
+    DCMTK checks the reason together with the source as it came (``0x0401`` for
+    source 4, reason 1), so an unknown source makes the reason unknown too."""
+    complaints = []
+    if exc.result not in _RESULTS:
+        complaints.append(_complaint("result", exc.result))
+    if exc.source not in _SOURCES:
+        complaints.append(_complaint("source", exc.source))
+    if (exc.source, exc.reason) not in _REASONS:
+        complaints.append(_complaint("reason", exc.source << 8 | exc.reason))
+    return complaints
+
+
+def _complaint(field: str, code: int) -> str:
+    return f"Received invalid A-ASSOCIATE-RJ reject {field} 0x{code:04x}, using default."
 
 
 def rejection_lines(exc: AssociationRejected) -> list[str]:
-    """The three lines DCMTK prints for an A-ASSOCIATE-RJ."""
-    result = _RESULTS.get(exc.result, f"Unknown ({exc.result})")
-    source = _SOURCES.get(exc.source, f"Unknown ({exc.source})")
-    reason = _REASONS.get((exc.source, exc.reason), f"Unknown ({exc.reason})")
+    """The three lines DCMTK prints for an A-ASSOCIATE-RJ (its defaults for unknown codes)."""
+    result = _RESULTS.get(exc.result, _DEFAULT_RESULT)
+    source = _SOURCES.get(exc.source, _DEFAULT_SOURCE)
+    reason = _REASONS.get((exc.source, exc.reason), _DEFAULT_REASON)
     return ["Association Rejected:", f"Result: {result}, Source: {source}", f"Reason: {reason}"]
+
+
+def report_rejection(log: logging.Logger, exc: AssociationRejected, level: int = logging.FATAL) -> None:
+    """DCMTK's lines for an A-ASSOCIATE-RJ: errors for unknown codes, then the rejection at ``level``."""
+    for complaint in rejection_complaints(exc):
+        log.error("%s", complaint)
+    for line in rejection_lines(exc):
+        log.log(level, "%s", line)
 
 
 def failure_text(exc: DicomWireError) -> str:
@@ -63,15 +94,14 @@ def failure_text(exc: DicomWireError) -> str:
     if isinstance(exc, AcseTimeout | NetworkTimeout):
         return "0006:031a DUL network read timeout"
     if isinstance(exc, AssociationAborted):
-        return f"0006:0317 Peer aborted Association (or never connected): {exc}"
+        return PEER_ABORTED
     return f"0006:0321 {exc}"
 
 
 def report_association_failure(log: logging.Logger, exc: DicomWireError, level: int = logging.FATAL) -> None:
     """DCMTK's lines for a failed request (echoscu/storescu log them as fatal, findscu as error)."""
     if isinstance(exc, AssociationRejected):
-        for line in rejection_lines(exc):
-            log.log(level, "%s", line)
+        report_rejection(log, exc, level)
     else:
         log.log(level, "Association Request Failed: %s", failure_text(exc))
 

@@ -64,7 +64,7 @@ from dicomwire.dcmtk.cmdline.syntaxes import SYNTAX_BY_OPTION, proposed_syntaxes
 from dicomwire.dcmtk.formats.dcmdump import dump_dataset
 from dicomwire.dcmtk.formats.dimse import dump_message
 from dicomwire.dcmtk.log import app_logger
-from dicomwire.dcmtk.netreport import dimse_condition, rejection_lines
+from dicomwire.dcmtk.netreport import dimse_condition, report_rejection
 from dicomwire.dcmtk.status import dcmtk_status_string
 from dicomwire.dimse import status as st
 from dicomwire.errors import AssociationAborted, AssociationRejected, DicomWireError
@@ -264,8 +264,7 @@ async def _associate(ns: argparse.Namespace, log: logging.Logger) -> Association
     try:
         assoc = await open_association(ns.peer, ns.port, settings)
     except AssociationRejected as exc:
-        for line in rejection_lines(exc):
-            log.fatal("%s", line)
+        report_rejection(log, exc)
         return EXIT_CANNOT_NEGOTIATE_ASSOCIATION
     except DicomWireError as exc:
         from dicomwire.dcmtk.netreport import failure_text

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -147,6 +148,23 @@ def _is_option(word: str) -> bool:
     return len(word) > 1 and word[0] in "+-" and word[1] not in "0123456789"
 
 
+def typed_program_name(argv0: str, prog: str) -> str:
+    """The program name as the user typed it, which DCMTK's ``--arguments`` shows.
+
+    The kernel hands an installed script its path as the shell resolved it, so
+    ``echoscu`` found on ``PATH`` arrives as ``/venv/bin/echoscu``: when that is
+    exactly what a ``PATH`` search for the bare name gives, the bare name was
+    (almost certainly) typed.  ``python -m dicomwire.cli.echoscu`` arrives as
+    the module's file: then the tool's own name."""
+    if not argv0 or argv0 == "-c" or argv0.endswith(".py"):
+        return prog
+    directory, name = os.path.split(argv0)
+    on_path = os.environ.get("PATH", "").split(os.pathsep)
+    if directory in on_path and shutil.which(name) == argv0:
+        return name
+    return argv0
+
+
 def _dest_from(short: str | None, long: str | None) -> str:
     name = (long or short or "").lstrip("+-")
     return name.replace("-", "_")
@@ -167,6 +185,7 @@ class DcmtkParser:
         if no_arguments not in ("help", "run"):
             raise ValueError("no_arguments must be 'help' or 'run'")
         self.prog = prog
+        self.invoked_as = prog
         self.description = description
         self.no_arguments = no_arguments
         self.long_column = long_column
@@ -319,9 +338,15 @@ class DcmtkParser:
     # -- parsing --------------------------------------------------------
 
     def parse_args(self, argv: Sequence[str] | None = None) -> argparse.Namespace:
-        """Parse a command line (default ``sys.argv[1:]``) as DCMTK would."""
+        """Parse a command line (default ``sys.argv[1:]``) as DCMTK would.
+
+        ``--arguments`` names the program as typed (:func:`typed_program_name`)
+        when the words come from ``sys.argv``, and by ``prog`` when given."""
+        if argv is None:
+            self.invoked_as = typed_program_name(sys.argv[0], self.prog)
+            argv = sys.argv[1:]
         try:
-            return self._parse(list(sys.argv[1:] if argv is None else argv))
+            return self._parse(list(argv))
         except CommandLineError as exc:
             self.error(str(exc))
 
@@ -439,7 +464,7 @@ class DcmtkParser:
             else:
                 shown.append(word)
         quoted = "".join(f"'{word}' " for word in shown if word)
-        return f"calling '{self.prog}' with {len(args)} arguments: {quoted}\n"
+        return f"calling '{self.invoked_as}' with {len(args)} arguments: {quoted}\n"
 
     def _apply_options(self, ns: argparse.Namespace, found: list[_Occurrence]) -> None:
         winner: dict[str, int] = {}

@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from dicomwire import uids
-from dicomwire.ul.items import ContextResult, PresentationContextAC, RoleSelection, UserInformation
+from dicomwire.ul.items import (
+    ContextResult,
+    PresentationContextAC,
+    RoleSelection,
+    UserIdentityRQ,
+    UserInformation,
+)
 from dicomwire.ul.pdu import AAssociateAC, AAssociateRQ
 
 _RESULTS = {
@@ -21,6 +27,10 @@ _RESULTS = {
 }
 
 
+# A role-selection item as DCMTK names it; (0, 0) is "None", an absent item "Default".
+_ROLES = {(True, False): "SCU", (False, True): "SCP", (True, True): "SCP/SCU", (False, False): "None"}
+
+
 def _named(uid: str, name_of: Callable[[str], str]) -> str:
     name = name_of(uid)
     return uid if name == uid else "=" + name
@@ -29,9 +39,7 @@ def _named(uid: str, name_of: Callable[[str], str]) -> str:
 def _role(role: RoleSelection | None) -> str:
     if role is None:
         return "Default"
-    return {(True, False): "SCU", (False, True): "SCP", (True, True): "SCP/SCU"}.get(
-        (role.scu_role, role.scp_role), "Default"
-    )
+    return _ROLES[(role.scu_role, role.scp_role)]
 
 
 def dump_association(
@@ -73,7 +81,7 @@ def dump_association(
         f"Requested Extended Negotiation: {'present' if ours.extended_negotiation else 'none'}",
         f"Accepted Extended Negotiation:  {'present' if theirs and theirs.extended_negotiation else 'none'}",
         *_identity_lines(ours),
-        f"User Identity Negotiation Response:  {'present' if theirs and theirs.user_identity_ac else 'none'}",
+        *_identity_response_lines(theirs),
         f"======================= END {title} ======================",
     ]
     return lines
@@ -97,13 +105,20 @@ def _context_lines(
     if answer is None:
         lines.append("    Proposed Transfer Syntax(es):")
         lines += [f"      {_named(ts, name_of)}" for ts in syntaxes]
-    elif answer.accepted:
+    else:
         lines.append(f"    Accepted SCP/SCU Role: {_role(accepted_role)}")
-        lines.append(f"    Accepted Transfer Syntax: {_named(answer.transfer_syntax, name_of)}")
+        if answer.accepted:
+            lines.append(f"    Accepted Transfer Syntax: {_named(answer.transfer_syntax, name_of)}")
     return lines
 
 
-_IDENTITY_MODES = {1: "Username", 2: "Username/Password", 3: "Kerberos", 4: "SAML", 5: "JWT"}
+_PASSWORD_MASK = "*" * 8
+# Per authentication mode (PS3.7 D.3.3.7): DCMTK's name, and how it labels a value it does not dump.
+_OPAQUE_IDENTITIES = {
+    3: ("Kerberos", "Kerberos Service Ticket"),
+    4: ("SAML", "SAML Assertion"),
+    5: ("JWT", "JSON Web Token"),
+}
 
 
 def _identity_lines(info: UserInformation) -> list[str]:
@@ -111,18 +126,46 @@ def _identity_lines(info: UserInformation) -> list[str]:
     identity = info.user_identity_rq
     if identity is None:
         return ["Requested User Identity Negotiation: none"]
-    mode = identity.identity_type
-    lines = [
+    return [
         "Requested User Identity Negotiation:",
-        f"  Authentication mode {mode}: {_IDENTITY_MODES.get(mode, 'Unknown')}",
+        *_identity_value_lines(identity),
+        f"  Positive Response requested: {'Yes' if identity.positive_response_requested else 'No'}",
     ]
-    if mode in (1, 2):
-        lines.append(f"  Username: [{identity.primary_field.decode('utf-8', 'replace')}]")
-        if mode == 2:
-            lines.append("  Password: [" + "*" * 8 + "]")
-    else:
-        lines.append(
-            f"  {_IDENTITY_MODES.get(mode, 'Identity')} (not dumped), length: {len(identity.primary_field)}"
-        )
-    lines.append(f"  Positive Response requested: {'Yes' if identity.positive_response_requested else 'No'}")
-    return lines
+
+
+def _identity_value_lines(identity: UserIdentityRQ) -> list[str]:
+    mode = identity.identity_type
+    if mode == 1:
+        return ["  Authentication mode 1: Username", _username_line(identity)]
+    if mode == 2:
+        password = _PASSWORD_MASK if identity.secondary_field else ""
+        return [
+            "  Authentication mode 2: Username/Password",
+            _username_line(identity),
+            f"  Password: [{password}]",
+        ]
+    if mode in _OPAQUE_IDENTITIES:
+        name, value = _OPAQUE_IDENTITIES[mode]
+        return [
+            f"  Authentication mode {mode}: {name}",
+            f"  {value} (not dumped) length: {len(identity.primary_field)}",
+        ]
+    return [
+        "  Authentication mode: Unknown ",
+        f"  First value (not dumped), length: {len(identity.primary_field)}",
+        f"  Second Value (not dumped), length: {len(identity.secondary_field)}",
+    ]
+
+
+def _username_line(identity: UserIdentityRQ) -> str:
+    return f"  Username: [{identity.primary_field.decode('utf-8', 'replace')}]"
+
+
+def _identity_response_lines(theirs: UserInformation | None) -> list[str]:
+    response = theirs.user_identity_ac if theirs else None
+    if response is None:
+        return ["User Identity Negotiation Response:  none"]
+    return [
+        "User Identity Negotiation Response:",
+        f"  Server Response (not dumped) length: {len(response.server_response)}",
+    ]

@@ -19,8 +19,13 @@ for a pydicom data set, where raw elements are shown from their bytes and
 values set in memory as given (sequences built in memory show length 0, as
 DCMTK shows those it built itself).
 
-Differences from DCMTK, knowingly: non-ASCII bytes are decoded as UTF-8 with
-replacement characters (DCMTK writes the raw bytes), floating point values
+``padded`` shows values set in memory as they are encoded (``[STUDY ]``), as
+DCMTK shows a data set after it has sent it.  ``keep_bytes`` keeps text bytes
+that are not UTF-8 (a Latin-1 name) as surrogate escapes, for a stream that
+writes them back as the bytes they were (DCMTK prints the raw bytes).
+
+Differences from DCMTK, knowingly: without ``keep_bytes``, bytes that are not
+UTF-8 become replacement characters, floating point values
 use Python's shortest round-trip text for FD/OD (DCMTK's own conversion can
 differ in the 17th digit), and private tags are never named from a private
 dictionary ("Unknown Tag & Data").
@@ -292,12 +297,12 @@ def _encoded_value_length(elem: DataElement, explicit: bool, little: bool) -> in
     return len(fp.getvalue()) - (12 if explicit else 8)
 
 
-def _memory_element(elem: DataElement, explicit: bool, little: bool) -> Element:
+def _memory_element(elem: DataElement, explicit: bool, little: bool, padded: bool) -> Element:
     tag = int(elem.tag)
     vr = str(elem.VR)
     if vr == "SQ":
         items = [
-            Item(_item_length(item, explicit, little), _dataset_elements(item, explicit, little))
+            Item(_item_length(item, explicit, little), _dataset_elements(item, explicit, little, padded))
             for item in elem.value or ()
         ]
         length: int | None = 0
@@ -311,19 +316,19 @@ def _memory_element(elem: DataElement, explicit: bool, little: bool) -> Element:
     fp.is_implicit_VR = False
     write_data_element(fp, elem)
     (encoded,) = _Reader(fp.getvalue(), True, little).elements(0, None, in_item=False)[0]
-    if vr in _STRING_VRS and not isinstance(elem.value, bytes):
+    if vr in _STRING_VRS and not isinstance(elem.value, bytes) and not padded:
         encoded.text = _memory_text(elem)
     return encoded
 
 
-def _dataset_elements(ds: Dataset, explicit: bool, little: bool) -> list[Element]:
+def _dataset_elements(ds: Dataset, explicit: bool, little: bool, padded: bool) -> list[Element]:
     found = []
     for tag in sorted(ds.keys()):
         elem = ds.get_item(tag)
         if isinstance(elem, RawDataElement):
             found.append(_raw_element(elem, explicit, little))
         elif elem is not None:
-            found.append(_memory_element(elem, explicit, little))
+            found.append(_memory_element(elem, explicit, little, padded))
     return found
 
 
@@ -343,7 +348,7 @@ def _string_value(element: Element, correction: bool) -> tuple[str, int]:
     text = b"[" + raw + b"]"
     if len(text) > MAX_VALUE_TEXT:
         text = text[:_CUT_TO] + b"..."
-    return _Shown(text.decode("utf-8", errors="replace"), len(text)), vm
+    return _Shown(text.decode("utf-8", errors="surrogateescape"), len(text)), vm
 
 
 class _Shown(str):
@@ -466,7 +471,14 @@ def _syntax_flags(transfer_syntax: str) -> tuple[bool, bool]:
     return syntax.explicit_vr, syntax.little_endian
 
 
-def dump_bytes(data: bytes, transfer_syntax: str, *, correction: bool = False) -> str:
+def _without_raw_bytes(text: str) -> str:
+    """Surrogate escapes (bytes that are not UTF-8) as replacement characters."""
+    return text.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace")
+
+
+def dump_bytes(
+    data: bytes, transfer_syntax: str, *, correction: bool = False, keep_bytes: bool = False
+) -> str:
     """The dump of an encoded (already inflated) data set, as DCMTK prints it.
 
     Starts with an empty line, ``# Dicom-Data-Set`` and the transfer syntax
@@ -474,17 +486,24 @@ def dump_bytes(data: bytes, transfer_syntax: str, *, correction: bool = False) -
     bytes.
     """
     explicit, little = _syntax_flags(transfer_syntax)
-    return _document(
+    text = _document(
         parse_dataset(data, explicit_vr=explicit, little_endian=little), transfer_syntax, correction
     )
+    return text if keep_bytes else _without_raw_bytes(text)
 
 
 def dump_dataset(
-    ds: Dataset, transfer_syntax: str = uids.EXPLICIT_VR_LITTLE_ENDIAN, *, correction: bool = False
+    ds: Dataset,
+    transfer_syntax: str = uids.EXPLICIT_VR_LITTLE_ENDIAN,
+    *,
+    correction: bool = False,
+    padded: bool = False,
+    keep_bytes: bool = False,
 ) -> str:
     """The dump of a pydicom data set (see the module docstring)."""
     original_implicit = getattr(ds, "original_encoding", (None, None))[0]
     explicit, little = _syntax_flags(transfer_syntax)
     if original_implicit is not None:
         explicit = not original_implicit
-    return _document(_dataset_elements(ds, explicit, little), transfer_syntax, correction)
+    text = _document(_dataset_elements(ds, explicit, little, padded), transfer_syntax, correction)
+    return text if keep_bytes else _without_raw_bytes(text)
