@@ -449,3 +449,13 @@ def test_arguments_through_a_pattern_layout_match_dcmtk(
     ours = capsys.readouterr().err.splitlines()
     assert ours[:2] == theirs.stderr.splitlines()[:2] == ["[INFO  |I|  I|'1' ]", "[INFO  |I|  I|]"]
     assert ours[-1] == theirs.stderr.splitlines()[-1]
+
+
+def test_a_log_file_keeps_bytes_of_another_character_set(tmp_path: Path) -> None:
+    from dicomwire.dcmtk.log.layout import FileHandler
+
+    handler = FileHandler(str(tmp_path / "out.log"), append=False)
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "M\udcfcller", None, None)  # Latin-1 ü kept
+    handler.emit(record)
+    handler.close()
+    assert b"M\xfcller" in (tmp_path / "out.log").read_bytes()

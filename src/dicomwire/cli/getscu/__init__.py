@@ -81,7 +81,7 @@ from dicomwire.dcmtk.cmdline.syntaxes import (
 from dicomwire.dcmtk.formats.assocdump import dump_association
 from dicomwire.dcmtk.helptext import reword
 from dicomwire.dcmtk.log import INFO, app_logger
-from dicomwire.dcmtk.netreport import failure_text
+from dicomwire.dcmtk.netreport import failure_text, rejection_complaints
 from dicomwire.errors import AssociationRejected, ConnectError, DicomWireError
 from dicomwire.net.association import Association
 from dicomwire.net.client import open_association
@@ -300,6 +300,9 @@ async def _associate(ns: argparse.Namespace, log: logging.Logger, settings: Requ
     try:
         assoc = await open_association(ns.peer, ns.port, settings)
     except DicomWireError as exc:
+        if isinstance(exc, AssociationRejected):  # DCMTK complains of codes it does not know first
+            for complaint in rejection_complaints(exc):
+                log.error("%s", complaint)
         log.fatal("Could not negotiate association: %s", _negotiation_text(exc))
         raise _NoAssociation from exc
     if not assoc.contexts:

@@ -228,7 +228,9 @@ class ConsoleHandler(_Quiet, _logging.Handler):
 
 class FileHandler(_Quiet, _logging.FileHandler):
     def __init__(self, filename: str, append: bool) -> None:
-        super().__init__(filename, mode="a" if append else "w", encoding="utf-8")
+        # surrogateescape: a dump of a value in another character set (findscu keeps its
+        # bytes, as DCMTK does) reaches the file as those bytes instead of failing
+        super().__init__(filename, mode="a" if append else "w", encoding="utf-8", errors="surrogateescape")
         self.terminator = ""
 
 
