@@ -84,7 +84,7 @@ REJECTIONS = [
 ]
 
 
-@pytest.mark.parametrize("tool", ["echoscu", "findscu", "movescu", "storescu"])
+@pytest.mark.parametrize("tool", ["echoscu", "findscu", "movescu", "getscu", "storescu"])
 @pytest.mark.parametrize("codes", REJECTIONS, ids=lambda codes: "-".join(map(str, codes)))
 def test_rejection_lines_equal_dcmtks(tool: str, codes: tuple[int, int, int], tmp_path: Path) -> None:
     files = [secondary_capture(tmp_path)] if tool == "storescu" else []
