@@ -131,6 +131,39 @@ def test_instance_without_study_uid_is_refused_and_leaves_nothing(tmp_path: Path
     assert indexed_uids(stored) == []
 
 
+def test_instance_cut_short_is_refused_and_leaves_nothing(tmp_path: Path) -> None:
+    """Its Pixel Data claims more bytes than were sent: aborted, as DCMTK does (issue 10)."""
+    from pydicom.filebase import DicomBytesIO
+    from pydicom.filewriter import write_dataset
+
+    from dicomwire.dimse.messages import CStoreRQ
+
+    def cut(syntax: str) -> bytes:
+        fp = DicomBytesIO()
+        fp.is_little_endian = syntax != uids.EXPLICIT_VR_BIG_ENDIAN
+        fp.is_implicit_VR = syntax == uids.IMPLICIT_VR_LITTLE_ENDIAN
+        write_dataset(fp, instance("1.2.3.9", BitsAllocated=8, PixelData=b"\x01" * 5000))
+        return fp.getvalue()[:-1000]
+
+    async def main() -> None:
+        async with running(config(area(tmp_path))) as archive:
+            async with connect(archive, contexts=[(SC, [uids.EXPLICIT_VR_LITTLE_ENDIAN])]) as assoc:
+                context = assoc.context_for(SC).context_id
+                request = CStoreRQ(
+                    message_id=1, affected_sop_class_uid=SC, affected_sop_instance_uid="1.2.3.9"
+                )
+                await assoc.send(context, request, cut(uids.EXPLICIT_VR_LITTLE_ENDIAN))
+                with pytest.raises(dicomwire.AssociationAborted):
+                    await assoc.receive()
+            async with connect(archive) as assoc:  # serving goes on
+                assert (await dicomwire.store(assoc, instance("1.2.3.10"))).status == 0
+
+    run(main())
+    stored = tmp_path / "archive"
+    assert dcm_files(stored) == [instance_file_name(SC, "1.2.3.10")]
+    assert indexed_uids(stored) == ["1.2.3.10"]
+
+
 def test_study_quota_deletes_the_oldest_studies(tmp_path: Path) -> None:
     cfg = config(area(tmp_path, quota=Quota(2, 1 << 30)))
 

@@ -22,7 +22,7 @@ from dicomwire.config import RequestorSettings
 from dicomwire.dcmtk import log as cli_logging
 from dicomwire.dcmtk.naming import DcmtkNaming, FileNaming
 from dicomwire.dimse import status
-from dicomwire.errors import AssociationRejected
+from dicomwire.errors import AssociationAborted, AssociationRejected
 from dicomwire.net.client import associate
 from dicomwire.services.storage import inspect_file, store
 from dicomwire.services.verification import echo
@@ -87,33 +87,54 @@ def test_bit_preserving_with_series_date_subdir(capsys: pytest.CaptureFixture[st
     assert parsed.storage_mode == "normal"
 
 
+BROKEN_PROFILE = "[[TransferSyntaxes]]\n[Uncompressed\n"
+
+
 @pytest.mark.parametrize(
     ("args", "lines"),
     [
-        (
+        (  # DCMTK 3.6.7's two lines, then ours with the detail
             ["-xf", ACCEPT_ALL, "Nope"],
             [
-                "E: ",
-                "no profile named 'Nope'",
+                'E: No association profile named "Nope" in association configuration, '
+                "did you forget to add presentation contexts?",
                 "F: cannot load association configuration: Invalid or non-existing SCP Association Profile",
+                f"F: {ACCEPT_ALL}: no profile named 'Nope' (profiles: Default)",
             ],
         ),
         (
             ["-xf", "/nonexistent/profiles.cfg", "Default"],
             [
+                "E: Unable to parse association configuration file: /nonexistent/profiles.cfg: "
+                "unable to open configuration file: /nonexistent/profiles.cfg",
                 "F: cannot load association configuration: unable to open configuration file: "
-                "/nonexistent/profiles.cfg"
+                "/nonexistent/profiles.cfg",
+                "F: /nonexistent/profiles.cfg: cannot read profile file: No such file or directory",
+            ],
+        ),
+        (  # DCMTK's parser words the reason its own way; the shape of the lines is DCMTK's
+            ["-xf", "{broken}", "Default"],
+            [
+                "E: Unable to parse association configuration file: {broken}: malformed section header",
+                "F: cannot load association configuration: malformed section header '[Uncompressed'",
+                "F: {broken}:2: malformed section header '[Uncompressed'",
             ],
         ),
     ],
+    ids=["no-such-profile", "no-such-file", "broken-file"],
 )
 def test_invalid_profile_exits_66(
-    capsys: pytest.CaptureFixture[str], args: list[str], lines: list[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], lines: list[str]
 ) -> None:
+    broken = tmp_path / "broken.cfg"
+    broken.write_text(BROKEN_PROFILE)
+    args = [arg.format(broken=broken) for arg in args]
     assert tool.main([*args, str(free_port())]) == 66
-    err = capsys.readouterr().err
-    for line in lines:
-        assert line in err
+    err = capsys.readouterr().err.splitlines()
+    expected = [line.format(broken=broken) for line in lines]
+    assert [line for line in err if line[:2] in ("E:", "F:")] == [
+        next(got for got in err if got.startswith(want)) for want in expected
+    ]
 
 
 def test_missing_output_directory_exits_45(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -176,7 +197,7 @@ def test_receives_and_logs_like_dcmtk(tmp_path: Path) -> None:
     assert "D: Incoming Association Request:\n" in log
     assert "D: Their Implementation Class UID:    " + uids.DICOMWIRE_IMPLEMENTATION_CLASS_UID in log
     received = pydicom.dcmread(out / "data/2021/03/04/SC.1.2.3.1.dcm")
-    assert received.file_meta.SourceApplicationEntityTitle == "TESTSCU"
+    assert "SourceApplicationEntityTitle" not in received.file_meta  # as DCMTK's normal mode
     assert received == pydicom.dcmread(files[1])
 
 
@@ -269,3 +290,104 @@ async def _wait_for_temp(directory: Path) -> bool:
             return True
         await asyncio.sleep(0.01)
     return False
+
+
+# -- DCMTK's lines for timeouts, aborts and cut data sets (observed with DCMTK 3.6.7) ---------
+
+
+def _closed_by_server(port: int, limit: float = 10.0) -> bytes:
+    """Connect, send nothing, return what the server sent before it closed."""
+    with socket.create_connection(("127.0.0.1", port), timeout=limit) as sock:
+        chunks = []
+        while chunk := sock.recv(4096):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def _wait_for_line(server: Running, line: str, limit: float = 10.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if line in server.log:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_silent_peer_times_out_in_dcmtk_words() -> None:
+    with dcmrecv(["-ta", "1"]) as server:
+        assert _closed_by_server(server.port) == b""
+        line = "E: Could not receive association request: DUL network read timeout\n"
+        assert _wait_for_line(server, line), server.log
+    assert "Association Aborted" not in server.log
+
+
+def _echo_settings() -> RequestorSettings:
+    return RequestorSettings(
+        called_ae="DCMRECV", contexts=[(uids.VERIFICATION, [uids.IMPLICIT_VR_LITTLE_ENDIAN])]
+    )
+
+
+def test_idle_association_ends_without_a_warning() -> None:
+    async def idle(port: int) -> None:
+        async with associate("127.0.0.1", port, _echo_settings()) as assoc:
+            with pytest.raises(AssociationAborted):
+                await assoc.receive(timeout=10)
+
+    with dcmrecv(["-td", "1"]) as server:
+        run(idle(server.port), 20)
+        line = "D: DIMSE Error, detail (if available): 0006:0207 DIMSE No data available"
+        assert _wait_for_line(server, line), server.log
+    assert "W: " not in server.log.replace("W: no configuration file specified", "")
+
+
+def test_peer_abort_in_dcmtk_words() -> None:
+    async def abort(port: int) -> None:
+        async with associate("127.0.0.1", port, _echo_settings()) as assoc:
+            assoc.abort()
+            await assoc.wait_closed(5)
+
+    with dcmrecv([]) as server:
+        run(abort(server.port))
+        assert _wait_for_line(server, "I: Received Association Abort Request\n"), server.log
+
+
+def test_association_acknowledged_comes_before_the_ac_dump(tmp_path: Path) -> None:
+    with dcmrecv(["+v"]) as server:  # (with -d)
+        run(_echo(server.port))
+    log = server.log
+    acknowledged = log.index("I: Association Acknowledged (Max Send PDV: ")
+    assert log.index(" END A-ASSOCIATE-RQ ") < acknowledged
+    assert acknowledged < log.index("I: ====================== BEGIN A-ASSOCIATE-AC ")
+
+
+async def _echo(port: int) -> None:
+    async with associate("127.0.0.1", port, _echo_settings()) as assoc:
+        assert (await echo(assoc)).status == status.SUCCESS
+
+
+def test_cut_data_set_is_not_stored_and_aborts_like_dcmtk(tmp_path: Path) -> None:
+    from dicomwire.dimse.messages import CStoreRQ
+
+    source = make_file(tmp_path / "a.dcm", "1.2.3.60", extra=1000)
+    data = source.read_bytes()[inspect_file(source).dataset_offset :][:-400]
+
+    async def send_cut(port: int) -> None:
+        settings = RequestorSettings(called_ae="DCMRECV", contexts=[(SC, [uids.EXPLICIT_VR_LITTLE_ENDIAN])])
+        async with associate("127.0.0.1", port, settings) as assoc:
+            request = CStoreRQ(message_id=1, affected_sop_class_uid=SC, affected_sop_instance_uid="1.2.3.60")
+            await assoc.send(assoc.context_for(SC).context_id, request, data)
+            with pytest.raises(AssociationAborted):
+                await assoc.receive()
+
+    out = tmp_path / "out"
+    out.mkdir()
+    with dcmrecv(["-xf", ACCEPT_ALL, "Default", "-od", str(out)]) as server:
+        run(send_cut(server.port))
+        line = (
+            "E: DcmElement: EncapsulatedDocument (0042,0011) larger (1000) than remaining bytes (600)"
+            " in file, premature end of stream\n"
+        )
+        assert _wait_for_line(server, line), server.log
+    assert tree(out) == []

@@ -386,3 +386,41 @@ def test_assembler_fuzz_only_remote_errors(pdvs: list[PDV]) -> None:
 def test_fragment_reassemble_round_trip(data: bytes, max_pdu: int) -> None:
     events = _feed_all(MessageAssembler(), _message_pdvs(1, STORE, data, max_pdu))
     assert events == [MessageReceived(1, STORE, data, None)]
+
+
+@pytest.mark.parametrize("is_last", [True, False])
+def test_a_message_on_a_context_not_accepted_is_refused(is_last: bool) -> None:
+    assembler = MessageAssembler()
+    assembler.accepted_contexts = {1, 3}
+    assert assembler.feed(PDV(3, True, True, encode_message(ECHO)))
+    with pytest.raises(RemoteProtocolError, match="context 5, which was not accepted"):
+        assembler.feed(PDV(5, True, is_last, encode_message(STORE)))
+    assembler.accepted_contexts = None  # not negotiated: no check
+    assert assembler.feed(PDV(5, True, True, encode_message(ECHO)))
+
+
+def test_a_sink_hears_that_its_data_set_ended_and_may_refuse_it() -> None:
+    class Checking:
+        def __init__(self) -> None:
+            self.data = bytearray()
+            self.ended = 0
+
+        def write(self, data: bytes | memoryview) -> None:
+            self.data += data
+
+        def data_ended(self) -> None:
+            self.ended += 1
+            if self.data.endswith(b"cut"):
+                raise RemoteProtocolError("the data set ends inside an element")
+
+    sink = Checking()
+    assembler = MessageAssembler(lambda ctx, msg: sink)
+    assert _feed_all(assembler, _message_pdvs(1, STORE, b"whole", 8)) == [
+        MessageReceived(1, STORE, None, sink)
+    ]
+    assert sink.ended == 1
+    assembler.feed(PDV(1, True, True, encode_message(STORE)))
+    assembler.feed(PDV(1, False, False, b"is "))
+    with pytest.raises(RemoteProtocolError, match="ends inside"):
+        assembler.feed(PDV(1, False, True, b"cut"))
+    assert assembler.abandon() is sink  # the owner discards what was written

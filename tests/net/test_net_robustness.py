@@ -997,3 +997,37 @@ def test_message_on_a_context_not_accepted_aborts(context_id: int) -> None:
         logs.assert_no_error()
 
     run(main())
+
+
+STORE_ON_CT = encode_message(
+    CStoreRQ(message_id=1, affected_sop_class_uid=uids.CT_IMAGE_STORAGE, affected_sop_instance_uid="1.2.3")
+)
+
+
+@pytest.mark.parametrize(
+    "pdv",
+    [
+        PDV(3, True, True, STORE_ON_CT),  # announces a data set that is never sent
+        PDV(3, True, False, STORE_ON_CT[:20]),  # the first fragment of a command set
+        PDV(99, True, True, STORE_ON_CT),
+    ],
+    ids=["store-command", "command-fragment", "never-proposed"],
+)
+def test_store_command_on_a_context_not_accepted_aborts_at_once(pdv: PDV) -> None:
+    """DCMTK aborts at once; before, a C-STORE-RQ there waited for its data set (the
+    peer waited for a timeout).  The abort comes before any timeout: QUICK's are 2 s."""
+
+    async def main() -> None:
+        with captured_logs() as logs:
+            async with serving() as server:
+                peer = await Peer.connect(server.port)
+                await peer.associate(ECHO_AND_CT_RQ)
+                await peer.send(pdata(pdv))
+                reply = await peer.closed_by_server(limit=1.0)
+                assert reply_types(reply) == [A_ABORT]
+                peer.close()
+                await settled(server)
+        logs.assert_no_error()
+        assert any("which was not accepted" in r.getMessage() for r in logs.records), logs.text()
+
+    run(main())

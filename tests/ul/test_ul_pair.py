@@ -6,6 +6,7 @@ from __future__ import annotations
 from ul_helpers import ConnectionPair, Side, last_event, sample_ac, sample_rj, sample_rq, state_of
 
 from dicomwire.ul.machine import (
+    ARTIM_EXPIRED,
     AbortIndication,
     AssociateAccepted,
     AssociateIndication,
@@ -15,7 +16,7 @@ from dicomwire.ul.machine import (
     ReleaseConfirmation,
     ReleaseIndication,
 )
-from dicomwire.ul.pdu import AAbort, PDUType, decode_pdu
+from dicomwire.ul.pdu import AAbort, AbortSource, PDUType, decode_pdu
 from dicomwire.ul.pdv import PDV
 from dicomwire.ul.states import State
 
@@ -164,6 +165,9 @@ def test_artim_expires_in_sta2() -> None:
     assert state_of(pair.acceptor.ul) is State.STA1
     [indication] = events_of(pair.requestor, AbortIndication)  # Sta5 + Evt17: AA-4
     assert isinstance(indication, AbortIndication) and indication.provider
+    # The acceptor's user learns that it was a timeout, not the peer closing.
+    [timeout] = events_of(pair.acceptor, AbortIndication)
+    assert timeout == AbortIndication(AbortSource.SERVICE_PROVIDER, 0, ARTIM_EXPIRED)
     assert_finished(pair)
 
 

@@ -16,11 +16,11 @@ from collections.abc import Callable, Mapping, Sequence
 
 from dicomwire import uids
 from dicomwire.config import AcceptorSettings, Timeouts
-from dicomwire.dcmtk.acceptorlog import association_logger
+from dicomwire.dcmtk.acceptorlog import DcmrecvAssociationLog, association_logger
 from dicomwire.dcmtk.cmdline import options
 from dicomwire.dcmtk.log import app_logger
 from dicomwire.dcmtk.naming import DcmtkNaming, FileNaming
-from dicomwire.dcmtk.profiles import ProfileError, acceptor_choice, load_profile
+from dicomwire.dcmtk.profiles import ProfileError, acceptor_choice, load_profile, load_profiles
 from dicomwire.dcmtk.scplog import DcmtkMessageLog
 from dicomwire.services.contexts import all_storage_contexts
 from dicomwire.services.server import Server
@@ -162,15 +162,45 @@ def supported_contexts(ns: argparse.Namespace, log: logging.Logger) -> Mapping[s
     path, name = ns.config_file
     log.debug("Loading association configuration file: %s", path)
     try:
-        return acceptor_choice(load_profile(path, name))
+        load_profiles(path)
     except ProfileError as exc:
-        log.error("%s", exc)
-        if exc.message.startswith("cannot read profile file"):
-            reason = f"unable to open configuration file: {path}"
-        else:
-            reason = "Invalid or non-existing SCP Association Profile"
-        log.fatal("cannot load association configuration: %s", reason)
+        _file_error(log, path, exc)
         return None
+    try:
+        profile = load_profile(path, name)
+    except ProfileError as exc:
+        _profile_error(
+            log,
+            f'No association profile named "{name}" in association configuration, '
+            "did you forget to add presentation contexts?",
+            exc,
+        )
+        return None
+    try:
+        return acceptor_choice(profile)
+    except ProfileError as exc:
+        _profile_error(
+            log, f'The association profile named "{name}" is not a valid SCP association profile', exc
+        )
+        return None
+
+
+# DCMTK's lines (DcmSCPConfig), then ours with the detail, as the F: message's second line.
+def _file_error(log: logging.Logger, path: str, exc: ProfileError) -> None:
+    """The file cannot be read or parsed."""
+    reason = (
+        f"unable to open configuration file: {path}" if isinstance(exc.__cause__, OSError) else exc.message
+    )
+    log.error("Unable to parse association configuration file: %s: %s", path, reason)
+    log.fatal("cannot load association configuration: %s\n%s", reason, exc)
+
+
+def _profile_error(log: logging.Logger, dcmtk_line: str, exc: ProfileError) -> None:
+    """The file is fine but the profile is missing, or unusable by an acceptor."""
+    log.error("%s", dcmtk_line)
+    log.fatal(
+        "cannot load association configuration: Invalid or non-existing SCP Association Profile\n%s", exc
+    )
 
 
 def storage_scp(
@@ -186,6 +216,9 @@ def storage_scp(
         naming=naming,
         bit_preserving=ns.storage_mode == "bit-preserving",
         ignore=ns.storage_mode == "ignore",
+        # DCMTK's normal mode re-encodes the data set and writes no (0002,0016); +B keeps both
+        normalize=ns.storage_mode == "normal",
+        source_ae_title=ns.storage_mode == "bit-preserving",
         fsync=FSYNC,
         on_stored=on_stored,
     )
@@ -200,8 +233,12 @@ def acceptor_settings(ns: argparse.Namespace, supported: Mapping[str, Sequence[s
         timeouts=Timeouts(socket=SOCKET_TIMEOUT, acse=net.acse_timeout, dimse=net.dimse_timeout),
         host_lookup=not ns.disable_host_lookup,
     )
-    verbose = logging.INFO if ns.verbose_pc else logging.DEBUG
-    return association_logger(settings, app_logger(PROG), verbose)
+    return association_logger(settings, app_logger(PROG), _dump_level(ns))
+
+
+def _dump_level(ns: argparse.Namespace) -> int:
+    """The level of the association dumps: info with ``+v``, else debug."""
+    return logging.INFO if ns.verbose_pc else logging.DEBUG
 
 
 # -- running -------------------------------------------------------------------------------
@@ -220,7 +257,9 @@ async def run(ns: argparse.Namespace) -> int:
         return EXIT_INVALID_OUTPUT_DIRECTORY
     messages = DcmtkMessageLog(log)
     scp = storage_scp(ns, messages.stored)
-    server = Server(acceptor_settings(ns, supported), store=scp, observer=messages)
+    settings = acceptor_settings(ns, supported)
+    events = DcmrecvAssociationLog(settings, log, _dump_level(ns))
+    server = Server(settings, store=scp, observer=messages, events=events)
     log.info("starting service class provider and listening ...")
     try:
         await server.start(None, ns.port)

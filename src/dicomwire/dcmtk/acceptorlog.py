@@ -1,12 +1,13 @@
-"""dcmrecv's association dumps (``+v`` at verbose level, else at debug level).
+"""dcmrecv's association lines and dumps (``+v`` at verbose level, else at debug level).
 
 DCMTK's acceptor prints the A-ASSOCIATE-RQ as it arrived and the
 A-ASSOCIATE-AC it answers, from its own point of view: "Our Implementation
 Class UID" is the acceptor's.  ``assocdump.dump_association`` speaks for the
 requestor, so the lines that depend on the point of view are rewritten here.
-The dumps are produced by the acceptor's request check, which runs before
-negotiation, so the answer is computed with the same (pure) negotiation the
-server is about to apply.
+The request dump comes from the acceptor's request check, which runs before
+negotiation; the answer's dump follows ``Association Acknowledged``, as in
+DCMTK, from :class:`DcmrecvAssociationLog` (the server's association events),
+which also words timeouts and aborts as DCMTK's DcmSCP does.
 """
 
 from __future__ import annotations
@@ -15,12 +16,18 @@ import logging
 import re
 from dataclasses import replace
 
+from pydicom.datadict import keyword_for_tag
+
 from dicomwire.config import AcceptorSettings, RequestCheck
 from dicomwire.dcmtk.formats.assocdump import dump_association
-from dicomwire.net.server import negotiate
+from dicomwire.errors import AssociationAborted, DicomWireError, DimseTimeout
+from dicomwire.net.association import Association
+from dicomwire.net.server import AssociationLog, negotiate
+from dicomwire.services.stream_walk import IncompleteDataset
+from dicomwire.ul.machine import ARTIM_EXPIRED
 from dicomwire.ul.pdu import AAssociateAC, AAssociateRJ, AAssociateRQ
 
-__all__ = ["acceptor_view", "association_logger"]
+__all__ = ["DcmrecvAssociationLog", "acceptor_view", "association_logger"]
 
 _LABEL = re.compile(r"([^:]*:\s*)")
 
@@ -50,8 +57,8 @@ def acceptor_view(
 
 
 def association_logger(settings: AcceptorSettings, log: logging.Logger, level: int) -> AcceptorSettings:
-    """``settings`` with a request check that logs the dumps at ``level`` (and
-    then defers to the check ``settings`` already had)."""
+    """``settings`` with a request check that logs the request's dump at ``level``
+    (and then defers to the check ``settings`` already had)."""
     previous: RequestCheck | None = settings.check
     plain = replace(settings, check=None)
 
@@ -63,8 +70,54 @@ def association_logger(settings: AcceptorSettings, log: logging.Logger, level: i
             log.log(level, "Incoming Association Request:\n%s", "\n".join(acceptor_view(settings, request)))
         if isinstance(outcome, AAssociateRJ):
             log.info("No Acceptable Presentation Contexts")
-        elif log.isEnabledFor(level):
-            log.log(level, "%s", "\n".join(acceptor_view(settings, request, outcome[0])))
         return None
 
     return replace(settings, check=check)
+
+
+class DcmrecvAssociationLog(AssociationLog):
+    """The server's association events in dcmrecv's (DcmSCP's) words, where they
+    differ from the library's; the answer's dump at ``level`` after ``Association
+    Acknowledged``."""
+
+    def __init__(self, settings: AcceptorSettings, log: logging.Logger, level: int) -> None:
+        self.settings = settings
+        self.log = log
+        self.level = level
+
+    def acknowledged(self, assoc: Association) -> None:
+        self.log.info("Association Acknowledged (Max Send PDV: %d)", max(assoc.peer_max_pdu_length - 12, 0))
+        if assoc.request is not None and self.log.isEnabledFor(self.level):
+            self.log.log(
+                self.level, "%s", "\n".join(acceptor_view(self.settings, assoc.request, assoc.accept))
+            )
+
+    def aborted(self, assoc: Association, error: AssociationAborted) -> None:
+        if assoc.request is None and str(error).endswith(ARTIM_EXPIRED):
+            self.log.error("Could not receive association request: DUL network read timeout")
+        elif str(error) == str(AssociationAborted(error.source, error.reason)):
+            self.log.info("Received Association Abort Request")  # the peer's A-ABORT: no detail
+        else:
+            super().aborted(assoc, error)
+
+    def failed(self, assoc: Association, error: DicomWireError) -> None:
+        if isinstance(error, DimseTimeout):  # -td: DcmSCP only says so at debug level
+            self.log.debug(
+                "DIMSE Error, detail (if available): 0006:0207 DIMSE No data available"
+                " (timeout in non-blocking mode)"
+            )
+        elif isinstance(error, IncompleteDataset):
+            self.log.error("%s", _incomplete_line(error))  # then DCMTK aborts, as we do
+        else:
+            super().failed(assoc, error)
+
+
+def _incomplete_line(error: IncompleteDataset) -> str:
+    """DCMTK's line for a data set whose last element is cut off (DcmElement's parse error)."""
+    if error.tag is None:
+        return str(error)
+    name = keyword_for_tag(error.tag) or "Unknown Tag & Data"
+    return (
+        f"DcmElement: {name} ({error.tag >> 16:04x},{error.tag & 0xFFFF:04x}) larger ({error.claimed})"
+        f" than remaining bytes ({error.remaining}) in file, premature end of stream"
+    )

@@ -12,7 +12,7 @@ command set arrives - so a multi-gigabyte C-STORE never sits in memory.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from typing import Final, Protocol, TypeAlias
 
@@ -126,6 +126,11 @@ class DatasetSink(Protocol):
     def write(self, data: bytes | memoryview, /) -> object: ...
 
 
+# A sink may also have ``data_ended()``, called once its last fragment was written: it may
+# raise RemoteProtocolError when what arrived is not a whole data set (the peer's fault).
+_DATA_ENDED: Final = "data_ended"
+
+
 # Called when a command set announcing a data set is complete; returns the
 # sink for that data set, or None to collect it in memory.
 SinkFactory = Callable[[int, Message], DatasetSink | None]
@@ -154,12 +159,16 @@ class MessageAssembler:
     """Reassembles DIMSE messages from PDVs (sans-IO).
 
     ``feed`` returns ``[MessageReceived]`` when a PDV completes a message and
-    ``[]`` otherwise; protocol violations raise ``RemoteProtocolError``.
-    Exceptions raised by a sink propagate and leave the state as it was
-    before that fragment, so a caller may swap to a discarding sink and go on.
+    ``[]`` otherwise; protocol violations raise ``RemoteProtocolError``, among
+    them a message on a presentation context that is not in
+    ``accepted_contexts`` (once the association set them).
+    Exceptions raised by a sink (``write`` or ``data_ended``) propagate and leave
+    the state as it was before that fragment, so a caller may swap to a
+    discarding sink and go on, or abandon the message.
     """
 
     __slots__ = (
+        "_accepted",
         "_command_length",
         "_command_parts",
         "_context_id",
@@ -189,6 +198,16 @@ class MessageAssembler:
         self._sink: DatasetSink | None = None
         self._dataset_parts: list[bytes] = []
         self._dataset_length = 0
+        self._accepted: Collection[int] | None = None  # None: not negotiated yet, no check
+
+    @property
+    def accepted_contexts(self) -> Collection[int] | None:
+        return self._accepted
+
+    @accepted_contexts.setter
+    def accepted_contexts(self, context_ids: Collection[int] | None) -> None:
+        """The presentation context IDs the peer may use (None: no check)."""
+        self._accepted = None if context_ids is None else frozenset(context_ids)
 
     @property
     def sink_factory(self) -> SinkFactory | None:
@@ -237,6 +256,11 @@ class MessageAssembler:
             label = self._message.command_field.label
             raise RemoteProtocolError(f"command fragment while the data set of {label} is due")
         if self._context_id is None:
+            accepted = self._accepted
+            if accepted is not None and pdv.context_id not in accepted:
+                raise RemoteProtocolError(
+                    f"command fragment on presentation context {pdv.context_id}, which was not accepted"
+                )
             if pdv.is_last:  # the whole command set in one PDV: the fast path
                 self._check_command_length(len(pdv.data))
                 return self._command_complete(pdv.context_id, pdv.data)
@@ -284,6 +308,9 @@ class MessageAssembler:
             self._collect(pdv.data)
         if not pdv.is_last:
             return None
+        ended = getattr(sink, _DATA_ENDED, None)
+        if ended is not None:
+            ended()
         return self._dataset_complete(pdv.context_id, message, sink)
 
     def _collect(self, data: bytes | memoryview) -> None:

@@ -90,7 +90,7 @@ class Association(asyncio.Protocol):
         self.assembler = MessageAssembler(sink_factory=sink_factory)
         self.request: AAssociateRQ | None = None
         self.accept: AAssociateAC | None = None
-        self.contexts: dict[int, AcceptedContext] = {}
+        self._contexts: dict[int, AcceptedContext] = {}
         self.peer_max_pdu_length = 0
         self.peer_address: tuple[str, int] = ("", 0)
         self.peer_hostname = ""  # set by the server: looked-up name or address
@@ -300,6 +300,17 @@ class Association(asyncio.Protocol):
             waiter.set_exception(error)
         if not self._closed.done():
             self._closed.set_result(None)
+
+    @property
+    def contexts(self) -> dict[int, AcceptedContext]:
+        """The accepted presentation contexts by ID (set once negotiated)."""
+        return self._contexts
+
+    @contexts.setter
+    def contexts(self, contexts: dict[int, AcceptedContext]) -> None:
+        # The peer may use no other: a PDV naming another aborts the association at once.
+        self._contexts = contexts
+        self.assembler.accepted_contexts = contexts.keys()
 
     # -- establishing ----------------------------------------------------------------------
     async def request_association(self, request: AAssociateRQ) -> AAssociateAC | AAssociateRJ:

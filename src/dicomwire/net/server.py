@@ -192,6 +192,20 @@ class AssociationLog:
     def aborted(self, assoc: Association, error: AssociationAborted) -> None:
         log.info("Association Aborted: %s", error)
 
+    def failed(self, assoc: Association, error: DicomWireError) -> None:
+        """The association is aborted because of ``error``: a timeout, the peer's protocol
+        error or a failure of ours (only an :class:`AssociationLog` hears of these; any
+        other :class:`AssociationEvents` gets the library's lines)."""
+        if isinstance(error, RemoteProtocolError):
+            log.warning("Protocol error from peer, aborting association: %s", error)
+        elif isinstance(error, DicomTimeout | NetworkError):
+            log.warning("%s; aborting association", error)
+        else:
+            log.error("%s; aborting association", error)
+
+
+_LIBRARY_LOG: Final = AssociationLog()
+
 
 class Server:
     """An association acceptor.
@@ -311,12 +325,9 @@ class Server:
             return
         except AssociationAborted as exc:
             self.events.aborted(assoc, exc)
-        except RemoteProtocolError as exc:
-            log.warning("Protocol error from peer, aborting association: %s", exc)
-        except (DicomTimeout, NetworkError) as exc:
-            log.warning("%s; aborting association", exc)
         except DicomWireError as exc:
-            log.error("%s; aborting association", exc)
+            events = self.events
+            (events if isinstance(events, AssociationLog) else _LIBRARY_LOG).failed(assoc, exc)
         except Exception:
             log.exception("unexpected error while serving an association")
         # Also when the association already ended: a request rejected by negotiate() as

@@ -12,7 +12,10 @@ directory as it arrives (memory stays flat).  When the data set is complete,
 ``store`` flushes it (and fsyncs per ``FsyncPolicy``), renames it into place and
 returns the status to answer: Success; Refused: Out of Resources (0xA700) when the
 file could not be written; Cannot Understand (0xC000) when the data set is empty
-or unreadable in normal mode.  A failed or aborted transfer leaves no file behind;
+or unreadable in normal mode.  A data set that ends inside an element is never
+kept: streamed, its association is aborted when its last fragment arrives (as
+DCMTK's dcmrecv does); collected in memory, it is answered Cannot Understand.
+A failed or aborted transfer leaves no file behind;
 ``discard_pending`` removes the temporary files of transfers that never completed
 (call it at shutdown).  ``on_stored`` hears of every outcome (the tools log their
 own lines from it).
@@ -81,7 +84,12 @@ class StorageSCP:
     ``dicomwire.dcmtk.naming.DcmtkNaming`` gives
     dcmrecv's); ``bit_preserving`` writes the meta header from the command
     (the data set is never touched in either mode, only normal mode reads its
-    first elements); ``ignore`` receives and forgets (``--ignore``).
+    first elements); ``ignore`` receives and forgets (``--ignore``).  ``normalize``
+    (normal mode only) writes undefined-length sequences and items, recomputed
+    group lengths and even-length values, as DCMTK's dcmrecv stores a data set
+    (``services.stream_walk``); ``source_ae_title`` writes the calling AE title
+    as (0002,0016) in the meta header.  A data set that ends inside an element is
+    never kept (the association is aborted, or it is answered Cannot Understand).
     """
 
     def __init__(
@@ -96,6 +104,8 @@ class StorageSCP:
         implementation_class_uid: str = uids.DICOMWIRE_IMPLEMENTATION_CLASS_UID,
         implementation_version_name: str = uids.DICOMWIRE_IMPLEMENTATION_VERSION,
         on_stored: Callable[[StoreOutcome], None] | None = None,
+        normalize: bool = False,
+        source_ae_title: bool = True,
     ) -> None:
         self.directory = os.fspath(directory)
         self.naming: Naming = naming if naming is not None else UidNaming()
@@ -106,6 +116,8 @@ class StorageSCP:
         self.implementation_class_uid = implementation_class_uid
         self.implementation_version_name = implementation_version_name
         self.on_stored = on_stored
+        self.normalize = normalize and not bit_preserving
+        self.source_ae_title = source_ae_title
         self._pending = PendingSinks()
 
     # -- receiving ---------------------------------------------------------------------------
@@ -128,6 +140,8 @@ class StorageSCP:
             implementation_class_uid=self.implementation_class_uid,
             implementation_version_name=self.implementation_version_name,
             opener=self.opener,
+            normalize=self.normalize,
+            source_ae_title=self.source_ae_title,
         )
         return self._pending.open(plan)
 

@@ -14,6 +14,15 @@ scanner's limit, 1 MiB) until ``HeadScanner`` has read the SOP Class UID,
 SOP Instance UID (and Series Date when the naming needs it) so that the
 meta header agrees with the data set, as DCMTK's normal mode writes it.
 
+Every fragment also goes through a ``StreamWalker`` that follows the element
+boundaries: a data set that ends inside an element (its last fragment came, but
+the Pixel Data claims more bytes than were sent) is not kept.  The assembler
+calls ``data_ended`` after the last fragment; it removes the file and raises
+``IncompleteDataset``, and the association is aborted, as DCMTK's dcmrecv
+does; ``close`` answers such a data set collected in memory Cannot Understand.
+With ``SinkPlan.normalize`` the walker re-encodes what DCMTK's normal mode
+changes (undefined-length sequences and items, group lengths, odd lengths).
+
 The temporary file lives in the destination directory as
 ``.dicomwire-<random>.part`` (recognisable after a crash) and is created
 with ``O_EXCL`` and the process umask.
@@ -41,6 +50,7 @@ from dicomwire.services.dataset_head import (
 )
 from dicomwire.services.file_meta import encode_file_meta
 from dicomwire.services.storage_names import InstanceInfo
+from dicomwire.services.stream_walk import IncompleteDataset, StreamWalker
 
 __all__ = [
     "TEMP_PREFIX",
@@ -86,6 +96,8 @@ class SinkPlan:
     implementation_version_name: str
     opener: Opener = open_temp_file
     scan_limit: int = 1 << 20
+    normalize: bool = False  # write the data set in DCMTK's normal form (see StreamWalker)
+    source_ae_title: bool = True  # (0002,0016) from the calling AE title
 
 
 class _State(enum.Enum):
@@ -121,6 +133,9 @@ class InstanceSink:
         self._file: BinaryIO | None = None
         self._pending: list[bytes] = []
         self._scanner: HeadScanner | None = None
+        self._walker = StreamWalker(encoding_of(plan.info.transfer_syntax), normalize=plan.normalize)
+        self._meta_length = 0
+        self._ended = False
         self._state = _State.WRITING
         wanted = [SOP_CLASS_UID, SOP_INSTANCE_UID] if plan.meta_from_dataset else []
         if plan.scan_series_date:
@@ -159,13 +174,32 @@ class InstanceSink:
         self._state = _State.DISCARDED
         self._on_done(self)
 
-    # -- completion --------------------------------------------------------------------------
-    def close(self) -> None:
-        """The data set is complete: write what is held back and flush (no fsync)."""
+    def data_ended(self) -> None:
+        """The last fragment was written: raises IncompleteDataset (after dropping the
+        file) when the data set ends inside an element."""
+        if self._ended:
+            return
+        self._ended = True
         if self._state is _State.SCANNING:
             assert self._scanner is not None
             self._scanner.finish()
             self._scanned()
+        if self._state is not _State.WRITING:
+            return
+        try:
+            tail = self._walker.finish()
+        except IncompleteDataset as exc:
+            self._fail(status.CANNOT_UNDERSTAND, str(exc))
+            raise
+        self._write_pieces(tail)
+        if self._walker.patches and self._state is _State.WRITING:
+            self._patch(self._walker.patches)
+
+    # -- completion --------------------------------------------------------------------------
+    def close(self) -> None:
+        """The data set is complete: write what is held back and flush (no fsync)."""
+        with contextlib.suppress(IncompleteDataset):  # recorded as the failure
+            self.data_ended()
         if self._state is not _State.WRITING:
             return
         try:
@@ -211,9 +245,30 @@ class InstanceSink:
             self._write_chunk(chunk)
 
     def _write_chunk(self, chunk: bytes | memoryview) -> None:
+        walker = self._walker
+        pieces = walker.feed(chunk)
+        if walker.error is not None:
+            self._fail(status.CANNOT_UNDERSTAND, walker.error)
+            return
+        self._write_pieces(pieces)
+
+    def _write_pieces(self, pieces: list[bytes | memoryview]) -> None:
         try:
             assert self._file is not None
-            self._file.write(chunk)
+            write = self._file.write
+            for piece in pieces:
+                write(piece)
+        except OSError as exc:
+            self._fail(status.OUT_OF_RESOURCES, f"cannot write {self.temp_path}: {exc.strerror or exc}")
+
+    def _patch(self, patches: list[tuple[int, bytes]]) -> None:
+        """Write the group lengths known only now (normalize) over their placeholders."""
+        try:
+            assert self._file is not None
+            for offset, value in patches:
+                self._file.seek(self._meta_length + offset)
+                self._file.write(value)
+            self._file.seek(0, os.SEEK_END)
         except OSError as exc:
             self._fail(status.OUT_OF_RESOURCES, f"cannot write {self.temp_path}: {exc.strerror or exc}")
 
@@ -228,7 +283,9 @@ class InstanceSink:
             directory = os.path.join(self.plan.directory, os.path.dirname(self.relative_path))
             os.makedirs(directory, exist_ok=True)
             self.temp_path, self._file = self.plan.opener(directory)
-            self._file.write(self._meta(sop_class, sop_instance))
+            meta = self._meta(sop_class, sop_instance)
+            self._meta_length = len(meta)
+            self._file.write(meta)
         except OSError as exc:
             where = self.plan.directory
             self._fail(status.OUT_OF_RESOURCES, f"cannot create a file in {where}: {exc.strerror or exc}")
@@ -243,7 +300,7 @@ class InstanceSink:
             sop_class,
             sop_instance,
             self.info.transfer_syntax,
-            source_ae_title=self.info.calling_ae_title or None,
+            source_ae_title=(self.info.calling_ae_title or None) if plan.source_ae_title else None,
             implementation_class_uid=plan.implementation_class_uid,
             implementation_version_name=plan.implementation_version_name,
         )

@@ -32,6 +32,9 @@ from dicomwire.ul.pdu import (
 from dicomwire.ul.pdv import PDV
 from dicomwire.ul.states import ACTIONS, TRANSITIONS, Event, State
 
+# The detail of the abort indication when ARTIM expires before any A-ASSOCIATE-RQ arrived.
+ARTIM_EXPIRED = "no A-ASSOCIATE-RQ before the ARTIM timer expired"
+
 # -- effects ------------------------------------------------------------------------
 
 
@@ -141,6 +144,7 @@ class UpperLayer:
         self._pdu: PDU | None = None
         self._primitive: object = None
         self._invalid = ""
+        self._event: Event | None = None
         self._pending_request: AAssociateRQ | None = None
         self._actions: dict[str, Callable[[], State | None]] = {
             name: getattr(self, "_" + name.replace("-", "_").lower()) for name in ACTIONS
@@ -231,7 +235,7 @@ class UpperLayer:
             raise LocalProtocolError(
                 f"{event.value} is not allowed in state {self.state.name} ({self.state.value})"
             )
-        self._pdu, self._primitive = pdu, primitive
+        self._pdu, self._primitive, self._event = pdu, primitive, event
         # Evt19 carries what was wrong with the input (its "primitive" is the detail).
         self._invalid = (str(primitive) or "invalid PDU") if event is Event.EVT19 else ""
         effects: list[Effect] = []
@@ -347,6 +351,12 @@ class UpperLayer:
 
     def _aa_2(self) -> None:
         self._deliver(StopTimer())
+        if self._event is Event.EVT18 and self.state is State.STA2:
+            # Beyond PS3.8 (no association exists yet): the local user learns why the
+            # connection ends, a timeout rather than the peer going away.
+            self._deliver(
+                AbortIndication(AbortSource.SERVICE_PROVIDER, AbortReason.NOT_SPECIFIED, ARTIM_EXPIRED)
+            )
         self._deliver(CloseTransport())
 
     def _aa_3(self) -> None:
