@@ -15,12 +15,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	@touch $@
 
-# DCMTK is the reference peer of the interop tests and benchmarks.
+# DCMTK is the reference peer of the interop tests and benchmarks; jq runs in a README example.
 dcmtk:
-	@command -v storescp >/dev/null 2>&1 || { \
-	  echo "installing DCMTK (reference peer for interop tests)"; \
+	@command -v storescp >/dev/null 2>&1 && command -v jq >/dev/null 2>&1 || { \
+	  echo "installing DCMTK (reference peer for interop tests) and jq (the README's examples)"; \
 	  $(SUDO) apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq dcmtk >/dev/null; }
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq dcmtk jq >/dev/null; }
 
 # The archive on $(PORT): ./dcmqrscp.cfg when there is one, else the built-in default
 # (AE title ARCHIVE, storage area ./archive, SQLite index inside it).
