@@ -393,8 +393,8 @@ def stored_by_dcmqrscp(tmp_path: Path) -> Iterator[Storer]:
         )
         started.append(proc)
         _wait_for(port, proc)
-        code = "import sys; from dicomwire.cli.storescu import main; sys.exit(main())"
-        sent = run(sys.executable, "-c", code, "-aec", "ARCHIVE", "127.0.0.1", str(port), source)
+        # the library's store() sends the file's bytes unchanged (storescu sends DCMTK's form)
+        sent = run(sys.executable, "-c", _SEND_AS_IS, str(port), source)
         assert sent.returncode == 0, sent.stderr
         (stored,) = area.glob("*.dcm")
         return stored
@@ -407,6 +407,21 @@ def stored_by_dcmqrscp(tmp_path: Path) -> Iterator[Storer]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+_SEND_AS_IS = """
+import asyncio, sys
+import dicomwire
+from dicomwire import uids
+
+async def main(port, path):
+    source = dicomwire.inspect_file(path)
+    contexts = [(source.sop_class_uid, [source.transfer_syntax])]
+    async with dicomwire.associate("127.0.0.1", port, called_ae="ARCHIVE", contexts=contexts) as assoc:
+        sys.exit(0 if (await dicomwire.store(assoc, source)).status == 0 else 1)
+
+asyncio.run(main(int(sys.argv[1]), sys.argv[2]))
+"""
 
 
 @pytest.mark.interop
