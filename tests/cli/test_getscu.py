@@ -324,7 +324,7 @@ def parse(*args: str) -> object:
 def test_bad_options(args: list[str], message: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert getscu.main([*args, "-k", "X", "host", "104"]) == 1
     err = capsys.readouterr().err
-    assert err.endswith(f"getscu: DICOM retrieve (C-GET) SCU\nerror: {message}\n")
+    assert err.endswith(f"getscu: {getscu.build_parser().description}\nerror: {message}\n")
 
 
 def test_missing_query(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from dcmtk_help import interface
 from dicomwire.dcmtk import log as cli_logging
 from dicomwire.dcmtk.cmdline import engine, options
 from dicomwire.dcmtk.cmdline.options import CommandLineError, CommandLineExit, DcmtkParser, Integer
@@ -76,7 +77,7 @@ def fail(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
 # -- help, version, no arguments ---------------------------------------------------------
 
 
-def test_help_layout_matches_dcmtk(capsys: pytest.CaptureFixture[str]) -> None:
+def test_help_layout(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(CommandLineExit) as info:
         parse("--help")
     assert info.value.exit_code == 0
@@ -93,24 +94,24 @@ def test_help_layout_matches_dcmtk(capsys: pytest.CaptureFixture[str]) -> None:
         "parameters:",
         "  peer                         hostname of DICOM peer",
         "general options:",
-        "  -h      --help               print this help text and exit",
-        "          --version            print version information and exit",
+        "  -h      --help               show this help and exit",
+        "          --version            show version and build information and exit",
         "  -ll     --log-level          [l]evel: string constant",
         "                               (fatal, error, warn, info, debug, trace)",
         "network options:",
         "  application entity titles:",
         "    -aet  --aetitle            [a]etitle: string",
-        "                               set my calling AE title (default: ECHOSCU)",
+        "                               AE title we call from (default: ECHOSCU)",
         "    -pts  --propose-ts         [n]umber: integer (1..38)",
         "    -to   --timeout            [s]econds: integer (default: unlimited)",
         "    -pdu  --max-pdu            [n]umber of bytes: integer (4096..131072)",
-        "          --abort              abort association instead of releasing it",
+        "          --abort              end with an A-ABORT instead of a release",
         "    +pw   --use-passwd         [p]assword: string ",
-        "    +py   --profile-bcp195-nd  Non-downgrading BCP 195 TLS Profile (default)",
+        "    +py   --profile-bcp195-nd  the BCP 195 profile, non-downgrading (default)",
         "                               (implies --enable-crl-vfy)",
     ]:
         assert expected in lines
-    assert out.endswith("check if certificate is self-signed root CA\n\n")
+    assert out.endswith("tell whether f is a self-signed root CA\n\n")
 
 
 def test_help_widens_a_subgroup_with_longer_options(capsys: pytest.CaptureFixture[str]) -> None:
@@ -595,11 +596,12 @@ def test_errors_match_dcmtk(capsys: pytest.CaptureFixture[str], argv: list[str])
 
 @pytest.mark.interop
 @needs_echoscu
-def test_help_matches_dcmtk(capsys: pytest.CaptureFixture[str]) -> None:
+def test_help_interface_matches_dcmtk(capsys: pytest.CaptureFixture[str]) -> None:
+    """Options, layout, value lines and defaults (the prose: tests/cli/test_help_interface.py)."""
     theirs = _dcmtk("--help")
     code, out, _err = _ours(capsys, "--help")
     assert code == theirs.returncode == 0
-    assert _without_header(out) == _without_header(theirs.stdout)
+    assert interface(out, echoscu_parser()) == interface(theirs.stdout, echoscu_parser())
     no_args = _dcmtk()
     assert no_args.returncode == 0
     assert no_args.stdout == theirs.stdout

@@ -122,7 +122,9 @@ class Run:
 def run_tool(tool: Sequence[str], args: Sequence[object], cwd: Path) -> Run:
     cwd.mkdir()
     done = subprocess.run([*tool, *map(str, args)], env=ENV, capture_output=True, timeout=60, cwd=cwd)
-    lines = [line for line in done.stderr.decode("utf-8", "replace").splitlines() if "getscu v" not in line]
+    # the header differs (banner, and "getscu: <description>" in our words): left out
+    text = done.stderr.decode("utf-8", "replace")
+    lines = [line for line in text.splitlines() if "getscu v" not in line and not line.startswith("getscu: ")]
     files: dict[str, Dataset] = {p.name: dcmread(p) for p in sorted(cwd.rglob("*")) if p.is_file()}
     return Run(done.returncode, lines, files)
 

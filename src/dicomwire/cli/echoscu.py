@@ -35,9 +35,9 @@ PROPOSABLE_TRANSFER_SYNTAXES: tuple[str, ...] = (
 
 
 def build_parser() -> options.DcmtkParser:
-    parser = options.DcmtkParser(PROG, "DICOM verification (C-ECHO) SCU", long_column=19)
-    parser.add_param("peer", "hostname of DICOM peer")
-    parser.add_param("port", "tcp/ip port number of peer", type=options.PORT)
+    parser = options.DcmtkParser(PROG, "check that a DICOM peer answers (C-ECHO SCU)", long_column=19)
+    parser.add_param("peer", "host name or address of the DICOM peer")
+    parser.add_param("port", "TCP/IP port the peer listens on", type=options.PORT)
     options.add_general_options(parser)
     parser.add_group("network options")
     options.add_ae_title_options(parser, aet_default="ECHOSCU", aec_default="ANY-SCP")
@@ -45,7 +45,7 @@ def build_parser() -> options.DcmtkParser:
     parser.add_option(
         "-pts",
         "--propose-ts",
-        "propose n transfer syntaxes",
+        "offer n transfer syntaxes",
         dest="propose_ts",
         metavar="[n]umber",
         type=options.Integer(1, len(PROPOSABLE_TRANSFER_SYNTAXES), unsigned=True),
@@ -53,7 +53,7 @@ def build_parser() -> options.DcmtkParser:
     parser.add_option(
         "-ppc",
         "--propose-pc",
-        "propose n presentation contexts",
+        "offer n presentation contexts",
         dest="propose_pc",
         metavar="[n]umber",
         type=options.Integer(1, 128, unsigned=True),

@@ -77,10 +77,6 @@ MODELS: Final = {
 _LE, _BE = uids.EXPLICIT_VR_LITTLE_ENDIAN, uids.EXPLICIT_VR_BIG_ENDIAN
 _IMPLICIT, _DEFLATED = uids.IMPLICIT_VR_LITTLE_ENDIAN, uids.DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN
 # -x= / -xe / -xb / -xd / -xi, in DCMTK's order (local byte order first for -x=).
-# findscu's help spells -xd out where storescu abbreviates it.
-_FINDSCU_HELP: Final = {
-    "-xd": "propose deflated explicit VR little endian TS\nand all uncompressed transfer syntaxes"
-}
 # -u: the VRs DCMTK 3.6.7 no longer generates when new VRs are disabled.
 _NEW_VRS: Final = frozenset({"UN", "UT", "UC", "UR", "OD", "OL", "OV", "SV", "UV"})
 _SEPARATOR: Final = "---------------------------"
@@ -95,34 +91,34 @@ _LIMIT_REACHED: Final = (
 
 
 def build_parser() -> options.DcmtkParser:
-    p = options.DcmtkParser(PROG, "DICOM query (C-FIND) SCU")
+    p = options.DcmtkParser(PROG, "query a DICOM peer (C-FIND SCU)")
     add = p.add_option
-    p.add_param("peer", "hostname of DICOM peer")
-    p.add_param("port", "tcp/ip port number of peer", type=options.PORT)
-    p.add_param("dcmfile-in", "DICOM query file(s)", optional=True, multiple=True)
+    p.add_param("peer", "host name or address of the DICOM peer")
+    p.add_param("port", "TCP/IP port the peer listens on", type=options.PORT)
+    p.add_param("dcmfile-in", "query file(s), one C-FIND each", optional=True, multiple=True)
     options.add_general_options(p)
     p.add_group("network options")
     p.add_subgroup("override matching keys")
     add(
         "-k",
         "--key",
-        "override matching key",
+        "set (or replace) one key of every query",
         dest="keys",
         action="append",
         value_help='[k]ey: gggg,eeee="str", path or dict. name="str"',
     )
     p.add_subgroup("query information model")
     for short, long, model, text in (
-        ("-W", "--worklist", "worklist", "use modality worklist information model (def.)"),
-        ("-P", "--patient", "patient", "use patient root information model"),
-        ("-S", "--study", "study", "use study root information model"),
-        ("-O", "--psonly", "psonly", "use patient/study only information model"),
+        ("-W", "--worklist", "worklist", "query the modality worklist model (default)"),
+        ("-P", "--patient", "patient", "query the patient root model"),
+        ("-S", "--study", "study", "query the study root model"),
+        ("-O", "--psonly", "psonly", "query the patient/study only model"),
     ):
         add(short, long, text, dest="model", const=model, default="worklist")
     options.add_ae_title_options(p, aet_default="FINDSCU", aec_default="ANY-SCP")
     add_new_vr_options(p)
     p.add_subgroup("proposed transmission transfer syntaxes")
-    add_proposal_options(p, ["-x=", "-xe", "-xb", "-xd", "-xi"], help_overrides=_FINDSCU_HELP)
+    add_proposal_options(p, ["-x=", "-xe", "-xb", "-xd", "-xi"])
     add_compression_level_option(p, "deflate compression level (only with --propose-deflated)")
     p.add_subgroup("other network options")
     options.add_connect_timeout_option(p)
@@ -135,7 +131,7 @@ def build_parser() -> options.DcmtkParser:
     add(
         None,
         "--cancel",
-        "cancel after n responses (default: never)",
+        "C-CANCEL at response n (default: never)",
         metavar="[n]umber",
         type=options.Integer(0),
     )
@@ -145,7 +141,7 @@ def build_parser() -> options.DcmtkParser:
     add(
         "-od",
         "--output-directory",
-        "write output files to existing directory d",
+        "directory (must exist) for the output files",
         metavar="[d]irectory",
         value_default='"."',
         default=".",
@@ -154,7 +150,7 @@ def build_parser() -> options.DcmtkParser:
     add(
         "+dc",
         "--enable-correction",
-        "enable automatic data correction",
+        "fix known defects of the data read",
         dest="correction",
         const=True,
         default=False,
@@ -162,21 +158,19 @@ def build_parser() -> options.DcmtkParser:
     add(
         "-dc",
         "--disable-correction",
-        "disable automatic data correction (default)",
+        "use the data as read (default)",
         dest="correction",
         const=False,
     )
     p.add_subgroup("C-FIND responses")
-    add("+sr", "--show-responses", "always output responses to the logger", dest="show_responses", const=True)
-    add(
-        "-sr", "--hide-responses", "do not output responses to the logger", dest="show_responses", const=False
-    )
-    add("-X", "--extract", "extract responses to DICOM file (rsp0001.dcm...)", dest="extract", const="dcm")
-    add("-Xx", "--extract-xml", "extract responses to XML file (rsp0001.xml...)", dest="extract", const="xml")
+    add("+sr", "--show-responses", "always log the responses", dest="show_responses", const=True)
+    add("-sr", "--hide-responses", "never log the responses", dest="show_responses", const=False)
+    add("-X", "--extract", "save responses as DICOM files (rsp0001.dcm...)", dest="extract", const="dcm")
+    add("-Xx", "--extract-xml", "save responses as XML files (rsp0001.xml...)", dest="extract", const="xml")
     add(
         "-Xs",
         "--extract-xml-single",
-        "extract all responses to given XML file f",
+        "save all responses in one XML file f",
         dest="extract_single",
         metavar="[f]ilename",
         sets=("extract", "single"),
@@ -184,7 +178,7 @@ def build_parser() -> options.DcmtkParser:
     add(
         "-Xlo",
         "--limit-output",
-        "limit number of responses extracted to file to n\n(default: unlimited)",
+        "save at most n responses to files\n(default: unlimited)",
         dest="limit_output",
         metavar="[n]umber",
         type=options.Integer(1),

@@ -56,10 +56,10 @@ _LONG_COLUMN: Final = 22
 def build_parser(config_default: str = DEFAULT_CONFIG_FILE) -> options.DcmtkParser:
     """Every option of DCMTK 3.6.7's dcmqrscp, in its order (``config_default``: for the help only)."""
     p = options.DcmtkParser(
-        PROG, "DICOM image archive (central test node)", no_arguments="run", long_column=_LONG_COLUMN
+        PROG, "DICOM archive (storage, query and retrieve SCP)", no_arguments="run", long_column=_LONG_COLUMN
     )
     p.add_param(
-        "port", "tcp/ip port number to listen on\n(default: in config file)", optional=True, type=options.PORT
+        "port", "listen on this TCP/IP port\n(default: in config file)", optional=True, type=options.PORT
     )
     options.add_general_options(p)
     _add_config_option(p, config_default)
@@ -74,55 +74,62 @@ def build_parser(config_default: str = DEFAULT_CONFIG_FILE) -> options.DcmtkPars
 def _add_config_option(p: options.DcmtkParser, default: str) -> None:
     # DCMTK puts a long default on a line of its own under the help text.
     if len(default) > _LONG_DEFAULT:
-        value_help, text = "[f]ilename: string", f"use specific configuration file\n(default: {default})"
+        value_help, text = "[f]ilename: string", f"read the configuration from file f\n(default: {default})"
     else:
-        value_help, text = f"[f]ilename: string (default: {default})", "use specific configuration file"
+        value_help, text = f"[f]ilename: string (default: {default})", "read the configuration from file f"
     p.add_option("-c", "--config", text, dest="config", value_help=value_help)
 
 
 _FLAGS: Final = (
     (
         "--require-find",
-        "reject all MOVE/GET presentation contexts for\nwhich no correspond. FIND context is proposed",
+        "refuse MOVE/GET contexts that come without\nthe matching FIND context",
     ),
     (
         "--no-parallel-store",
-        "reject multiple simultaneous STORE presentat.\ncontexts for one application entity title",
+        "refuse STORE contexts while another\nassociation stores into the same AE title",
     ),
-    ("--disable-get", "disable C-GET support"),
-    ("--allow-shutdown", "allow external shutdown via private SOP class"),
+    ("--disable-get", "do not offer C-GET"),
+    ("--allow-shutdown", "let a peer stop the server (private SOP class)"),
 )
 
 
 def _add_database_options(p: options.DcmtkParser) -> None:
     add = p.add_option
     p.add_group("multi-process options")
-    add("-s", "--single-process", "single process mode", dest="single_process", const=True, default=False)
-    add(None, "--fork", "fork child process for each assoc. (default)", dest="single_process", const=False)
+    add(
+        "-s",
+        "--single-process",
+        "serve every association in this process",
+        dest="single_process",
+        const=True,
+        default=False,
+    )
+    add(None, "--fork", "one child process per association (default)", dest="single_process", const=False)
     p.add_group("database options")
     p.add_subgroup("association negotiation")
     for long, text in _FLAGS:
         add(None, long, text)
     p.add_subgroup("checking identifier validity")
     for short, long, dest, const, text in (
-        ("-XF", "--check-find", "check_find", True, "check C-FIND identifier validity"),
-        (None, "--no-check-find", "check_find", False, "do not check C-FIND identifier validity (def.)"),
-        ("-XM", "--check-move", "check_move", True, "check C-MOVE identifier validity"),
-        (None, "--no-check-move", "check_move", False, "do not check C-MOVE identifier validity (def.)"),
+        ("-XF", "--check-find", "check_find", True, "validate C-FIND identifiers"),
+        (None, "--no-check-find", "check_find", False, "take C-FIND identifiers unchecked (default)"),
+        ("-XM", "--check-move", "check_move", True, "validate C-MOVE identifiers"),
+        (None, "--no-check-move", "check_move", False, "take C-MOVE identifiers unchecked (default)"),
     ):
         add(short, long, text, dest=dest, const=const, default=False)
     p.add_subgroup("restriction of move targets")
     for short, long, restriction, text in (
-        (None, "--move-unrestricted", "unrestricted", "do not restrict move destination (default)"),
-        ("-ZA", "--move-aetitle", "aetitle", "restrict move dest. to requesting AE title"),
-        ("-ZH", "--move-host", "host", "restrict move destination to requesting host"),
-        ("-ZV", "--move-vendor", "vendor", "restrict move destination to requesting vendor"),
+        (None, "--move-unrestricted", "unrestricted", "move to any known destination (default)"),
+        ("-ZA", "--move-aetitle", "aetitle", "move only to the AE title that asks"),
+        ("-ZH", "--move-host", "host", "move only to the host that asks"),
+        ("-ZV", "--move-vendor", "vendor", "move only to the vendor of the peer that asks"),
     ):
         add(short, long, text, dest="move_restriction", const=restriction, default="unrestricted")
     p.add_subgroup("restriction of query/retrieve models")
-    add("-QP", "--no-patient-root", "do not support Patient Root Q/R models")
-    add("-QS", "--no-study-root", "do not support Study Root Q/R models")
-    add("-QO", "--no-patient-study", "do not support Patient/Study Only Q/R models")
+    add("-QP", "--no-patient-root", "no Patient Root query/retrieve")
+    add("-QS", "--no-study-root", "no Study Root query/retrieve")
+    add("-QO", "--no-patient-study", "no Patient/Study Only query/retrieve")
 
 
 def _add_network_options(p: options.DcmtkParser) -> None:
@@ -132,7 +139,7 @@ def _add_network_options(p: options.DcmtkParser) -> None:
     add(
         "-xf",
         "--assoc-config-file",
-        "use profile i from f for incoming associations\nuse profile o from f for outgoing associations",
+        "profile i of file f for incoming associations,\nprofile o of f for outgoing ones",
         dest="assoc_config_file",
         nargs=3,
         metavar="[f]ilename, [i]n-profile, [o]ut-profile",
@@ -145,24 +152,24 @@ def _add_network_options(p: options.DcmtkParser) -> None:
     add(
         "-ac",
         "--access-full",
-        "accept connections from any host (default)",
+        "let any host connect (default)",
         dest="access_control",
         const=False,
         default=False,
     )
-    add("+ac", "--access-control", "enforce host access control rules", dest="access_control", const=True)
+    add("+ac", "--access-control", "apply the host access rules", dest="access_control", const=True)
     p.add_subgroup("other network options")
     options.add_connect_timeout_option(p)
     options.add_acse_timeout_option(p)
     options.add_dimse_timeout_option(p)
     options.add_max_pdu_option(
-        p, help="set max receive pdu to n bytes\n(default: use value from configuration file)", default=None
+        p, help="largest PDU to receive\n(default: use value from configuration file)", default=None
     )
-    add("-dhl", "--disable-host-lookup", "disable hostname lookup", dest="disable_host_lookup")
-    add(None, "--refuse", "refuse association")
-    add(None, "--reject", "reject association if no implement. class UID")
-    add(None, "--ignore", "ignore store data, receive but do not store")
-    add("-up", "--uid-padding", "silently correct space-padded UIDs", dest="uid_padding")
+    add("-dhl", "--disable-host-lookup", "do not look up host names", dest="disable_host_lookup")
+    add(None, "--refuse", "refuse every association")
+    add(None, "--reject", "reject peers sending no implementation UID")
+    add(None, "--ignore", "take the instances but do not write them")
+    add("-up", "--uid-padding", "quietly fix UIDs padded with spaces", dest="uid_padding")
 
 
 _CHARSETS: Final = (
@@ -170,20 +177,16 @@ _CHARSETS: Final = (
         "+A7",
         "--convert-to-ascii",
         "",
-        "convert affected element values to 7-bit ASCII\n(default, unless overridden by config file)",
+        "convert to 7-bit ASCII\n(default, unless overridden by config file)",
     ),
-    ("+U8", "--convert-to-utf8", "ISO_IR 192", "convert affected element values to UTF-8"),
-    ("+L1", "--convert-to-latin1", "ISO_IR 100", "convert affected element values to ISO 8859-1"),
+    ("+U8", "--convert-to-utf8", "ISO_IR 192", "convert to UTF-8"),
+    ("+L1", "--convert-to-latin1", "ISO_IR 100", "convert to ISO 8859-1 (Latin-1)"),
 )
 _USE_REQUEST: Final = (
-    "try to convert all element values that are\naffected by Specific Character Set (0008,0005)\n"
-    "to the one specified in the request data set,\nfall back to the one specified via\n"
-    "--convert-to-xxx if that is not possible\n(default, unless overridden by config file)"
+    "convert the values that Specific Character Set\n(0008,0005) governs to the character set of\n"
+    "the request, else to that of --convert-to-xxx\n(default, unless overridden by config file)"
 )
-_OVERRIDE: Final = (
-    "convert affected element values to the\ncharacter set specified via --convert-to-xxx,\n"
-    "ignoring the one specified in the request"
-)
+_OVERRIDE: Final = "convert to the --convert-to-xxx character set,\nwhatever the request uses"
 
 
 def _add_charset_options(p: options.DcmtkParser) -> None:
@@ -197,19 +200,19 @@ def _add_charset_options(p: options.DcmtkParser) -> None:
     add(
         "+C",
         "--convert-to-charset",
-        "convert affected element values to the char.\nset specified by the DICOM defined term c",
+        "convert to the character set of DICOM\ndefined term c",
         dest="charset",
         metavar="[c]harset",
     )
     add(
         "-Ct",
         "--transliterate",
-        "try to approximate characters that cannot be\nrepresented through similar looking characters",
+        "replace characters the target lacks\nwith similar looking ones",
     )
     add(
         "-Cd",
         "--discard-illegal",
-        "discard characters that cannot be represented\nin destination character set",
+        "drop characters the target character set lacks",
         dest="discard_illegal",
     )
 

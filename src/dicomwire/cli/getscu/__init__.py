@@ -79,7 +79,6 @@ from dicomwire.dcmtk.cmdline.syntaxes import (
     proposed_syntaxes,
 )
 from dicomwire.dcmtk.formats.assocdump import dump_association
-from dicomwire.dcmtk.helptext import reword
 from dicomwire.dcmtk.log import INFO, app_logger
 from dicomwire.dcmtk.netreport import failure_text, rejection_complaints
 from dicomwire.errors import AssociationRejected, ConnectError, DicomWireError
@@ -96,58 +95,9 @@ _RELEASE_COLLISION: Final = "0006:0316 DUL P-Data PDU arrived"
 _PROPOSALS: Final = ("-x=", "-xe", "-xb", "-xd", "-xi")
 _PREFERENCES: Final = tuple(choice.option for choice in ACCEPTANCE_CHOICES)
 
-# -- help texts: our own words -------------------------------------------------------------
-_GENERAL_HELP: Final = {
-    "--help": "show this help and exit",
-    "--version": "show version and build information and exit",
-    "--arguments": "show the command line once @files are expanded",
-    "--quiet": "quiet: no warnings and no errors",
-    "--verbose": "verbose: report each step",
-    "--debug": "debug: report everything, for diagnosis",
-    "--log-level": "log at level l and above",
-    "--log-config": "configure the logger from file f",
-    "--timeout": "give up connecting after s seconds",
-    "--acse-timeout": "wait at most s seconds for association messages",
-    "--dimse-timeout": "wait at most s seconds for each DIMSE message",
-    "--repeat": "send each C-GET n times",
-    "--abort": "end with an A-ABORT instead of a release",
-}
-_PROPOSAL_HELP: Final = {
-    "-x=": "the uncompressed syntaxes, explicit VR in this\nmachine's byte order first (default)",
-    "-xe": "the uncompressed syntaxes, explicit VR\nlittle endian first",
-    "-xb": "the uncompressed syntaxes, explicit VR\nbig endian first",
-    "-xd": "deflated explicit VR little endian, then\nthe uncompressed syntaxes",
-    "-xi": "one syntax only (DCMTK 3.6.7 sends explicit\nVR little endian here, and so do we)",
-}
-_THEN: Final = " first"
-_PREFERENCE_NAMES: Final = {
-    "+x=": "offer explicit VR in this machine's byte order\nfirst (default)",
-    "+xe": "explicit VR little endian",
-    "+xb": "explicit VR big endian",
-    "+xs": "JPEG lossless, process 14 SV1",
-    "+xy": "JPEG baseline (8 bit, lossy)",
-    "+xx": "JPEG extended (12 bit, lossy)",
-    "+xv": "lossless-only JPEG 2000",
-    "+xw": "JPEG 2000 (lossy allowed)",
-    "+xt": "JPEG-LS lossless",
-    "+xu": "JPEG-LS near-lossless",
-    "+xm": "MPEG2 main profile at main level",
-    "+xh": "MPEG2 main profile at high level",
-    "+xn": "MPEG4 AVC/H.264 high profile, level 4.1",
-    "+xl": "MPEG4 AVC/H.264 BD-compatible profile",
-    "+x2": "MPEG4 AVC/H.264 high profile 4.2, 2D",
-    "+x3": "MPEG4 AVC/H.264 high profile 4.2, 3D",
-    "+xo": "MPEG4 AVC/H.264 stereo high profile 4.2",
-    "+x4": "HEVC/H.265 main profile, level 5.1",
-    "+x5": "HEVC/H.265 main 10 profile, level 5.1",
-    "+xr": "RLE lossless",
-    "+xd": "deflated explicit VR little endian",
-    "+xi": "one syntax only (DCMTK 3.6.7 sends explicit\nVR little endian here, and so do we)",
-}
-_PREFERENCE_HELP: Final = {
-    option: text if "\n" in text else f"offer {text}{_THEN}" for option, text in _PREFERENCE_NAMES.items()
-}
-# -xi and +xi: DCMTK's getscu maps "implicit only" to explicit VR little endian.
+# -xi and +xi: DCMTK's getscu maps "implicit only" to explicit VR little endian (its help says
+# implicit; ours says what happens).
+_IMPLICIT_HELP: Final = "one syntax only (DCMTK 3.6.7 sends explicit\nVR little endian here, and so do we)"
 _IMPLICIT_QUIRK: Final = (uids.EXPLICIT_VR_LITTLE_ENDIAN,)
 
 
@@ -155,10 +105,10 @@ _IMPLICIT_QUIRK: Final = (uids.EXPLICIT_VR_LITTLE_ENDIAN,)
 
 
 def build_parser() -> options.DcmtkParser:
-    p = options.DcmtkParser(PROG, "DICOM retrieve (C-GET) SCU", long_column=21)
+    p = options.DcmtkParser(PROG, "fetch instances from a DICOM peer (C-GET SCU)", long_column=21)
     add = p.add_option
-    p.add_param("peer", "name or address of the DICOM peer")
-    p.add_param("port", "its TCP port", type=options.PORT)
+    p.add_param("peer", "host name or address of the DICOM peer")
+    p.add_param("port", "TCP/IP port the peer listens on", type=options.PORT)
     p.add_param("dcmfile-in", "files holding the query identifier", optional=True, multiple=True)
     options.add_general_options(p)
     add("+v", "--verbose-pc", "with -v, dump the presentation contexts too", dest="verbose_pc")
@@ -179,16 +129,13 @@ def build_parser() -> options.DcmtkParser:
         ("-O", "--psonly", "psonly", "retrieve with the patient/study only model"),
     ):
         add(short, long, text, dest="model", const=model, default="patient")
-    options.add_ae_title_options(
-        p, aet_default="GETSCU", aec_default="ANY-SCP", aet_help="the AE title we call from"
-    )
+    options.add_ae_title_options(p, aet_default="GETSCU", aec_default="ANY-SCP")
     p.add_subgroup("preferred storage transfer syntaxes (incoming associations)")
-    add_acceptance_options(p, _PREFERENCES, help_overrides=_PREFERENCE_HELP)
+    add_acceptance_options(p, _PREFERENCES, help_overrides={"+xi": _IMPLICIT_HELP})
     p.add_subgroup("proposed retrieve transfer syntaxes (outgoing associations)")
-    add_proposal_options(p, _PROPOSALS, help_overrides=_PROPOSAL_HELP)
+    add_proposal_options(p, _PROPOSALS, help_overrides={"-xi": _IMPLICIT_HELP})
     _add_other_network_options(p)
     _add_output_options(p)
-    reword(p, {**_GENERAL_HELP, "--call": "the AE title of the peer we call (default: ANY-SCP)"})
     p.add_check(_check_options)
     p.set_defaults(banner=p.banner())
     return p
@@ -199,7 +146,7 @@ def _add_other_network_options(p: options.DcmtkParser) -> None:
     options.add_connect_timeout_option(p)
     options.add_acse_timeout_option(p)
     options.add_dimse_timeout_option(p)
-    options.add_max_pdu_option(p, help="the largest PDU we take, in bytes (default: 16384)")
+    options.add_max_pdu_option(p)
     options.add_repeat_option(p)
     options.add_abort_option(p)
 

@@ -79,7 +79,7 @@ _NOT_WHEN_BIT_PRESERVING: Final = (
 
 # -- building -----------------------------------------------------------------------------
 def build_parser() -> options.DcmtkParser:
-    p = options.DcmtkParser(PROG, "DICOM retrieve (C-MOVE) SCU")
+    p = options.DcmtkParser(PROG, "ask a DICOM peer to send instances (C-MOVE SCU)")
     p.add_param("peer", "host name or address of the DICOM peer")
     p.add_param("port", "TCP/IP port the peer listens on", type=options.PORT)
     p.add_param("dcmfile-in", "query file(s), one C-MOVE each", optional=True, multiple=True)
@@ -93,7 +93,7 @@ def build_parser() -> options.DcmtkParser:
         ACCEPT_ALL, "--accept-all", "take every transfer syntax we know", dest="preference", const=ACCEPT_ALL
     )
     p.add_subgroup("proposed transmission transfer syntaxes (outgoing associations)")
-    add_proposal_options(p, ["-x=", "-xe", "-xb", "-xd", "-xi"], help_overrides=_PROPOSAL_HELP)
+    add_proposal_options(p, ["-x=", "-xe", "-xb", "-xd", "-xi"])
     _add_incoming_options(p)
     _add_other_network_options(p)
     _add_movescu_output_options(p)
@@ -101,11 +101,6 @@ def build_parser() -> options.DcmtkParser:
         p.add_check(check)
     p.set_defaults(banner=p.banner())
     return p
-
-
-_PROPOSAL_HELP: Final = {
-    "-xd": "propose deflated explicit VR little endian TS\nand all uncompressed transfer syntaxes"
-}
 
 
 def _add_query_options(p: options.DcmtkParser) -> None:
@@ -154,7 +149,7 @@ def _add_incoming_options(p: options.DcmtkParser) -> None:
     add(
         None,
         "--no-port",
-        "do not listen for incoming associations (default)",
+        "accept no incoming associations (default)",
         dest="retrieve_port",
         const=0,
         default=0,
@@ -193,7 +188,7 @@ def _add_other_network_options(p: options.DcmtkParser) -> None:
     add(
         None,
         "--cancel",
-        "send C-CANCEL after n responses (default: never)",
+        "C-CANCEL at response n (default: never)",
         metavar="[n]umber",
         type=options.Integer(0),
     )

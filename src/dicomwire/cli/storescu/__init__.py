@@ -65,7 +65,7 @@ from dicomwire.ul.items import (
 )
 
 PROG = "storescu"
-DESCRIPTION = "DICOM storage (C-STORE) SCU"
+DESCRIPTION = "send DICOM files to a peer (C-STORE SCU)"
 _IDENTITY_TYPES = {"user": 1, "kerberos": 3, "saml": 4, "jwt": 5}
 
 
@@ -74,11 +74,11 @@ _IDENTITY_TYPES = {"user": 1, "kerberos": 3, "saml": 4, "jwt": 5}
 
 def build_parser() -> options.DcmtkParser:
     parser = options.DcmtkParser(PROG, DESCRIPTION, long_column=19)
-    parser.add_param("peer", "hostname of DICOM peer")
-    parser.add_param("port", "tcp/ip port number of peer", type=options.PORT)
-    parser.add_param("dcmfile-in", "DICOM file or directory to be transmitted", multiple=True, dest="files")
+    parser.add_param("peer", "host name or address of the DICOM peer")
+    parser.add_param("port", "TCP/IP port the peer listens on", type=options.PORT)
+    parser.add_param("dcmfile-in", "file or directory to send", multiple=True, dest="files")
     options.add_general_options(parser)
-    parser.add_option("+v", "--verbose-pc", "show presentation contexts in verbose mode")
+    parser.add_option("+v", "--verbose-pc", "with -v, dump the presentation contexts too")
     _add_input_options(parser)
     parser.add_group("network options")
     options.add_ae_title_options(parser, aet_default="STORESCU", aec_default="ANY-SCP")
@@ -97,58 +97,70 @@ def _add_input_options(parser: options.DcmtkParser) -> None:
     add(
         "+f",
         "--read-file",
-        "read file format or data set (default)",
+        "read files with or without meta header (default)",
         dest="read_mode",
         const=READ_AUTO,
         default=READ_AUTO,
     )
-    add("+fo", "--read-file-only", "read file format only", dest="read_mode", const=READ_FILE_ONLY)
+    add(
+        "+fo",
+        "--read-file-only",
+        "read only files with a meta header",
+        dest="read_mode",
+        const=READ_FILE_ONLY,
+    )
     add(
         "-f",
         "--read-dataset",
-        "read data set without file meta information",
+        "read bare data sets, no meta header",
         dest="read_mode",
         const=READ_DATASET,
     )
     parser.add_subgroup("input files")
-    add("+sd", "--scan-directories", "scan directories for input files (dcmfile-in)")
+    add("+sd", "--scan-directories", "send the files found in directories (dcmfile-in)")
     add(
         "+sp",
         "--scan-pattern",
-        "pattern for filename matching (wildcards)",
+        "send only file names that match (wildcards)",
         value_help="[p]attern: string (only with --scan-directories)",
     )
     add(
         "-r",
         "--no-recurse",
-        "do not recurse within directories (default)",
+        "scan only the top level of directories (default)",
         dest="recurse",
         const=False,
         action="store_const",
         default=False,
     )
-    add("+r", "--recurse", "recurse within specified directories", dest="recurse", const=True)
+    add("+r", "--recurse", "scan directories and all their subdirectories", dest="recurse", const=True)
     add(
         "-rn",
         "--no-rename",
-        "do not rename processed files (default)",
+        "leave the file names alone (default)",
         dest="rename",
         const=False,
         action="store_const",
         default=False,
     )
-    add("+rn", "--rename", "append .done/.bad to processed files", dest="rename", const=True)
+    add("+rn", "--rename", "once sent, add .done (or .bad) to file names", dest="rename", const=True)
 
 
 def _add_proposal_options(parser: options.DcmtkParser) -> None:
     add = parser.add_option
     parser.add_subgroup("association negotiation profile from configuration file")
-    add("-xf", "--config-file", "use profile p from config file f", nargs=2, metavar="[f]ilename, [p]rofile")
+    add(
+        "-xf", "--config-file", "negotiate with profile p of file f", nargs=2, metavar="[f]ilename, [p]rofile"
+    )
     parser.add_subgroup("proposed transmission transfer syntaxes (not with --config-file)")
     add_proposal_options(parser, [choice.option for choice in SYNTAX_CHOICES])
-    add("-R", "--required", "propose only required presentation contexts\n(default: propose all supported)")
     add(
-        "+C", "--combine", "combine proposed transfer syntaxes\n(default: separate pres. context for each TS)"
+        "-R", "--required", "offer contexts for the files' SOP classes only\n(default: propose all supported)"
+    )
+    add(
+        "+C",
+        "--combine",
+        "one context per SOP class, with all syntaxes\n(default: separate pres. context for each TS)",
     )
     add_new_vr_options(parser)
     add_compression_level_option(
@@ -162,69 +174,81 @@ def _add_identity_options(parser: options.DcmtkParser) -> None:
     add(
         "-usr",
         "--user",
-        "authenticate using user name u",
+        "identify with user name u",
         metavar="[u]ser name",
         sets=("identity_mode", "user"),
     )
     add(
         "-pwd",
         "--password",
-        "authenticate using password p",
+        "send password p with the user name",
         value_help="[p]assword: string (only with --user)",
         sets=("password_mode", "given"),
     )
     add(
         "-epw",
         "--empty-password",
-        "send empty password (only with --user)",
+        "the password is empty (only with --user)",
         dest="password_mode",
         const="empty",
     )
     add(
         "-kt",
         "--kerberos",
-        "read kerberos ticket from file f",
+        "send the Kerberos ticket in file f",
         metavar="[f]ilename",
         sets=("identity_mode", "kerberos"),
     )
-    add(None, "--saml", "read SAML request from file f", metavar="[f]ilename", sets=("identity_mode", "saml"))
-    add(None, "--jwt", "read JWT data from file f", metavar="[f]ilename", sets=("identity_mode", "jwt"))
-    add("-rsp", "--pos-response", "expect positive response")
+    add(
+        None,
+        "--saml",
+        "send the SAML request in file f",
+        metavar="[f]ilename",
+        sets=("identity_mode", "saml"),
+    )
+    add(
+        None,
+        "--jwt",
+        "send the JSON web token in file f",
+        metavar="[f]ilename",
+        sets=("identity_mode", "jwt"),
+    )
+    add("-rsp", "--pos-response", "ask the peer to confirm the identity")
 
 
 def _add_other_network_options(parser: options.DcmtkParser) -> None:
     add = parser.add_option
     options.add_other_network_options(parser, max_send_pdu=True, repeat=True, abort=True)
-    add("-nh", "--no-halt", "do not halt if unsuccessful store encountered\n(default: do halt)")
-    add("-up", "--uid-padding", "silently correct space-padded UIDs")
-    add("+II", "--invent-instance", "invent a new SOP instance UID for every image\nsent")
+    add("-nh", "--no-halt", "go on after a failed store\n(default: do halt)")
+    add("-up", "--uid-padding", "quietly fix UIDs padded with spaces")
+    add("+II", "--invent-instance", "give each image sent a new SOP instance UID")
     for short, long, dest, default, text in (
         (
             "+IR",
             "--invent-series",
             "invent_series",
             100,
-            "invent a new series UID after n images\nhave been sent",
+            "new series UID after every n images",
         ),
         (
             "+IS",
             "--invent-study",
             "invent_study",
             50,
-            "invent a new study UID after n series\nhave been sent",
+            "new study UID after every n series",
         ),
         (
             "+IP",
             "--invent-patient",
             "invent_patient",
             25,
-            "invent a new patient ID and name after n studies\nhave been sent",
+            "new patient ID and name after every n studies",
         ),
     ):
         add(
             short,
             long,
-            f"{text} (default: {default})",
+            f"{text}\n(default: {default})",
             dest=dest,
             default=default,
             value_help="[n]umber: integer (implies --invent-instance)",

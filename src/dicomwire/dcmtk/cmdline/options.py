@@ -21,15 +21,15 @@ Writing a tool::
     from dicomwire.dcmtk.cmdline.options import Integer
 
     def build_parser() -> options.DcmtkParser:
-        p = options.DcmtkParser("echoscu", "DICOM verification (C-ECHO) SCU",
+        p = options.DcmtkParser("echoscu", "check that a DICOM peer answers (C-ECHO SCU)",
                                 long_column=19)
-        p.add_param("peer", "hostname of DICOM peer")
-        p.add_param("port", "tcp/ip port number of peer", type=options.PORT)
+        p.add_param("peer", "host name or address of the DICOM peer")
+        p.add_param("port", "TCP/IP port the peer listens on", type=options.PORT)
         options.add_general_options(p)
         p.add_group("network options")
         options.add_ae_title_options(p, aet_default="ECHOSCU", aec_default="ANY-SCP")
         p.add_subgroup("association negotiation debugging")
-        p.add_option("-pts", "--propose-ts", "propose n transfer syntaxes",
+        p.add_option("-pts", "--propose-ts", "offer n transfer syntaxes",
                      metavar="[n]umber", type=Integer(1, 38, unsigned=True))
         options.add_other_network_options(p, repeat=True, abort=True)
         options.add_tls_options(p, offline_verification=True)
@@ -143,22 +143,22 @@ def add_general_options(parser: DcmtkParser, *, group: str | None = "general opt
     """``-h --version --arguments -q -v -d -ll -lc`` (and logging setup on parse)."""
     if group is not None:
         parser.add_group(group)
-    parser.add_option("-h", "--help", "print this help text and exit", action="help")
-    parser.add_option(None, "--version", "print version information and exit", action="version")
-    parser.add_option(None, "--arguments", "print expanded command line arguments")
+    parser.add_option("-h", "--help", "show this help and exit", action="help")
+    parser.add_option(None, "--version", "show version and build information and exit", action="version")
+    parser.add_option(None, "--arguments", "show the command line once @files are expanded")
     for short, long, level, text in (
-        ("-q", "--quiet", "fatal", "quiet mode, print no warnings and errors"),
-        ("-v", "--verbose", "info", "verbose mode, print processing details"),
-        ("-d", "--debug", "debug", "debug mode, print debug information"),
+        ("-q", "--quiet", "fatal", "quiet: no warnings and no errors"),
+        ("-v", "--verbose", "info", "verbose: report each step"),
+        ("-d", "--debug", "debug", "debug: report everything, for diagnosis"),
     ):
         parser.add_option(short, long, text, dest="verbosity", const=level)
     parser.add_option(
         "-ll",
         "--log-level",
-        "use level l for the logger",
+        "log at level l and above",
         value_help="[l]evel: string constant\n(fatal, error, warn, info, debug, trace)",
     )
-    parser.add_option("-lc", "--log-config", "use config file f for the logger", metavar="[f]ilename")
+    parser.add_option("-lc", "--log-config", "configure the logger from file f", metavar="[f]ilename")
     parser.logging_options = True
 
 
@@ -167,7 +167,7 @@ def add_ae_title_options(
     *,
     aet_default: str,
     aec_default: str | None = None,
-    aet_help: str = "set my calling AE title",
+    aet_help: str = "AE title we call from",
     subgroup: str | None = "application entity titles",
 ) -> None:
     """``-aet`` (dest ``ae_title``) and, when ``aec_default`` is given, ``-aec``
@@ -187,7 +187,7 @@ def add_ae_title_options(
         parser.add_option(
             "-aec",
             "--call",
-            f"set called AE title of peer (default: {aec_default})",
+            f"AE title of the peer we call (default: {aec_default})",
             dest="called_ae_title",
             metavar="[a]etitle",
             default=aec_default,
@@ -202,7 +202,7 @@ def add_connect_timeout_option(parser: DcmtkParser) -> None:
     parser.add_option(
         "-to",
         "--timeout",
-        "timeout for connection requests",
+        "give up connecting after s seconds",
         dest="connect_timeout",
         metavar=_SECONDS,
         type=Integer(1),
@@ -215,7 +215,7 @@ def add_socket_timeout_option(parser: DcmtkParser) -> None:
     parser.add_option(
         "-ts",
         "--socket-timeout",
-        "timeout for network socket (0 for none)",
+        "at most s seconds per socket wait (0: none)",
         dest="socket_timeout",
         metavar=_SECONDS,
         type=Integer(),
@@ -229,7 +229,7 @@ def add_acse_timeout_option(parser: DcmtkParser) -> None:
     parser.add_option(
         "-ta",
         "--acse-timeout",
-        "timeout for ACSE messages",
+        "wait at most s seconds for an ACSE message",
         dest="acse_timeout",
         metavar=_SECONDS,
         type=Integer(1),
@@ -243,7 +243,7 @@ def add_dimse_timeout_option(parser: DcmtkParser) -> None:
     parser.add_option(
         "-td",
         "--dimse-timeout",
-        "timeout for DIMSE messages",
+        "wait at most s seconds for a DIMSE message",
         dest="dimse_timeout",
         metavar=_SECONDS,
         type=Integer(1),
@@ -257,7 +257,7 @@ _PDU_RANGE = Integer(4096, 131072, unsigned=True)
 def add_max_pdu_option(
     parser: DcmtkParser,
     *,
-    help: str = "set max receive pdu to n bytes (default: 16384)",
+    help: str = "largest PDU to receive (default: 16384)",
     default: int | None = 16384,
 ) -> None:
     """``-pdu``: dest ``max_pdu`` (4096..131072)."""
@@ -277,7 +277,7 @@ def add_max_send_pdu_option(parser: DcmtkParser) -> None:
     parser.add_option(
         None,
         "--max-send-pdu",
-        "restrict max send pdu to n bytes",
+        "send PDUs of at most n bytes",
         dest="max_send_pdu",
         metavar="[n]umber of bytes",
         type=_PDU_RANGE,
@@ -289,7 +289,7 @@ def add_repeat_option(parser: DcmtkParser) -> None:
     parser.add_option(
         None,
         "--repeat",
-        "repeat n times",
+        "run all requests n times",
         metavar="[n]umber",
         type=Integer(1, unsigned=True),
         default=1,
@@ -298,7 +298,7 @@ def add_repeat_option(parser: DcmtkParser) -> None:
 
 def add_abort_option(parser: DcmtkParser) -> None:
     """``--abort``: dest ``abort``, default False."""
-    parser.add_option(None, "--abort", "abort association instead of releasing it")
+    parser.add_option(None, "--abort", "end with an A-ABORT instead of a release")
 
 
 def add_other_network_options(
@@ -359,7 +359,7 @@ def add_tls_options(
     add(
         "-tls",
         "--disable-tls",
-        "use normal TCP/IP connection (default)",
+        "plain TCP/IP, no TLS (default)",
         dest="tls",
         const="disable",
         default="disable",
@@ -367,7 +367,7 @@ def add_tls_options(
     add(
         "+tls",
         "--enable-tls",
-        "use authenticated secure TLS connection",
+        "TLS with this key and certificate",
         dest="tls_keys",
         nargs=2,
         metavar="[p]rivate key file, [c]ertificate file",
@@ -377,7 +377,7 @@ def add_tls_options(
         add(
             "+tla",
             "--anonymous-tls",
-            "use secure TLS connection without certificate",
+            "anonymous TLS, with no certificate of ours",
             dest="tls",
             const="anonymous",
         )
@@ -385,7 +385,7 @@ def add_tls_options(
     add(
         "+ps",
         "--std-passwd",
-        "prompt user to type password on stdin (default)",
+        "ask for the password on stdin (default)",
         dest="tls_password_mode",
         const="prompt",
         default="prompt",
@@ -393,27 +393,27 @@ def add_tls_options(
     add(
         "+pw",
         "--use-passwd",
-        "use specified password",
+        "take the password from the command line",
         dest="tls_password",
         value_help="[p]assword: string ",
         sets=("tls_password_mode", "given"),
     )
-    add("-pw", "--null-passwd", "use empty string as password", dest="tls_password_mode", const="empty")
+    add("-pw", "--null-passwd", "the password is the empty string", dest="tls_password_mode", const="empty")
     parser.add_subgroup("key and certificate file format")
     add(
         "-pem",
         "--pem-keys",
-        "read keys and certificates as PEM file (default)",
+        "keys and certificates are PEM files (default)",
         dest="tls_key_format",
         const="pem",
         default="pem",
     )
-    add("-der", "--der-keys", "read keys and certificates as DER file", dest="tls_key_format", const="der")
+    add("-der", "--der-keys", "keys and certificates are DER files", dest="tls_key_format", const="der")
     parser.add_subgroup("certification authority")
     add(
         "+cf",
         "--add-cert-file",
-        "add certificate file to list of certificates",
+        "trust the certificate in file f",
         dest="tls_cert_files",
         action="append",
         metavar=_FILE,
@@ -421,7 +421,7 @@ def add_tls_options(
     add(
         "+cd",
         "--add-cert-dir",
-        "add certificates in d to list of certificates",
+        "trust the certificates in directory d",
         dest="tls_cert_dirs",
         action="append",
         metavar="[d]irectory",
@@ -429,24 +429,30 @@ def add_tls_options(
     add(
         "+crl",
         "--add-crl-file",
-        "add certificate revocation list file\n(implies --enable-crl-vfy)",
+        "read a certificate revocation list from f\n(implies --enable-crl-vfy)",
         dest="tls_crl_files",
         action="append",
         metavar=_FILE,
     )
-    add("+crv", "--enable-crl-vfy", "enable leaf CRL verification", dest="tls_crl_check", const="leaf")
-    add("+cra", "--enable-crl-all", "enable full chain CRL verification", dest="tls_crl_check", const="all")
+    add(
+        "+crv",
+        "--enable-crl-vfy",
+        "check the CRLs for the leaf certificate",
+        dest="tls_crl_check",
+        const="leaf",
+    )
+    add("+cra", "--enable-crl-all", "check the CRLs for the whole chain", dest="tls_crl_check", const="all")
     parser.add_subgroup("security profile")
     for short, long, const, text in (
-        ("+py", "--profile-bcp195-nd", "bcp195-nd", "Non-downgrading BCP 195 TLS Profile (default)"),
-        ("+px", "--profile-bcp195", "bcp195", "BCP 195 TLS Profile"),
-        ("+pz", "--profile-bcp195-ex", "bcp195-ex", "Extended BCP 195 TLS Profile"),
-        ("+pa", "--profile-aes", "aes", "AES TLS Secure Transport Connection Profile\n(retired)"),
+        ("+py", "--profile-bcp195-nd", "bcp195-nd", "the BCP 195 profile, non-downgrading (default)"),
+        ("+px", "--profile-bcp195", "bcp195", "the BCP 195 profile"),
+        ("+pz", "--profile-bcp195-ex", "bcp195-ex", "the extended BCP 195 profile"),
+        ("+pa", "--profile-aes", "aes", "the AES secure transport profile (retired)"),
         (
             "+pn",
             "--profile-null",
             "null",
-            "Authenticated unencrypted communication\n(retired, was used in IHE ATNA)",
+            "authenticate only, do not encrypt\n(retired; IHE ATNA once used it)",
         ),
     ):
         add(short, long, text, dest="tls_profile", const=const, default="bcp195-nd")
@@ -454,14 +460,14 @@ def add_tls_options(
     add(
         "+cc",
         "--list-ciphers",
-        "show list of supported TLS ciphersuites and exit",
+        "list the TLS ciphersuites we know, then exit",
         dest="tls_list_ciphers",
         exclusive=True,
     )
     add(
         "+cs",
         "--cipher",
-        "add ciphersuite to list of negotiated suites\n(not with --profile-bcp195-ex)",
+        "offer ciphersuite c as well\n(not with --profile-bcp195-ex)",
         dest="tls_ciphers",
         action="append",
         metavar="[c]iphersuite name",
@@ -470,17 +476,17 @@ def add_tls_options(
         add(
             "+dp",
             "--dhparam",
-            "read DH parameters for DH/DSS ciphersuites",
+            "DH parameters for DH/DSS ciphersuites, from f",
             dest="tls_dhparam",
             metavar=_FILE,
         )
     parser.add_subgroup("pseudo random generator")
-    add("+rs", "--seed", "seed random generator with contents of f", dest="tls_seed", metavar=_FILE)
-    add("+ws", "--write-seed", "write back modified seed (only with --seed)", dest="tls_write_seed")
+    add("+rs", "--seed", "take the random seed from file f", dest="tls_seed", metavar=_FILE)
+    add("+ws", "--write-seed", "save the updated seed back (only with --seed)", dest="tls_write_seed")
     add(
         "+wf",
         "--write-seed-file",
-        "write modified seed to file f",
+        "save the updated seed in file f",
         dest="tls_write_seed_file",
         value_help="[f]ilename: string (only with --seed)",
         sets=("tls_write_seed", True),
@@ -489,7 +495,7 @@ def add_tls_options(
     add(
         "-rc",
         "--require-peer-cert",
-        "verify peer certificate, fail if absent (default)",
+        "require a valid peer certificate (default)",
         dest="tls_peer_cert",
         const="require",
         default="require",
@@ -498,17 +504,17 @@ def add_tls_options(
         add(
             "-vc",
             "--verify-peer-cert",
-            "verify peer certificate if present",
+            "check the peer certificate when there is one",
             dest="tls_peer_cert",
             const="verify",
         )
-    add("-ic", "--ignore-peer-cert", "don't verify peer certificate", dest="tls_peer_cert", const="ignore")
+    add("-ic", "--ignore-peer-cert", "skip the peer certificate check", dest="tls_peer_cert", const="ignore")
     if offline_verification:
         parser.add_subgroup("offline certificate verification")
         add(
             "+vc",
             "--verify-cert",
-            "verify certificate against CA settings",
+            "check certificate f against the CA settings",
             dest="tls_verify_cert",
             metavar=_FILE,
             exclusive=True,
@@ -516,7 +522,7 @@ def add_tls_options(
         add(
             "+rc",
             "--is-root-cert",
-            "check if certificate is self-signed root CA",
+            "tell whether f is a self-signed root CA",
             dest="tls_is_root_cert",
             metavar=_FILE,
             exclusive=True,

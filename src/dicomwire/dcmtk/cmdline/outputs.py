@@ -46,11 +46,11 @@ class _Deferred:
 PAD: Final = options.Integer(0, unsigned=True)
 LEVEL: Final = options.Integer(0, 9, unsigned=True)
 WRITE_XFER: Final = (
-    ("+t=", "--write-xfer-same", "write with same TS as input (default)"),
-    ("+te", "--write-xfer-little", "write with explicit VR little endian TS"),
-    ("+tb", "--write-xfer-big", "write with explicit VR big endian TS"),
-    ("+ti", "--write-xfer-implicit", "write with implicit VR little endian TS"),
-    ("+td", "--write-xfer-deflated", "write with deflated expl. VR little endian TS"),
+    ("+t=", "--write-xfer-same", "keep the transfer syntax received (default)"),
+    ("+te", "--write-xfer-little", "convert to explicit VR little endian"),
+    ("+tb", "--write-xfer-big", "convert to explicit VR big endian"),
+    ("+ti", "--write-xfer-implicit", "convert to implicit VR little endian"),
+    ("+td", "--write-xfer-deflated", "convert to deflated explicit VR little endian"),
 )
 
 
@@ -61,18 +61,31 @@ def add_output_options(p: options.DcmtkParser) -> None:
     add(
         "-B",
         "--normal",
-        "allow implicit format conversions (default)",
+        "the encoding may change on the way (default)",
         dest="bit_preserving",
         const=False,
         default=False,
     )
-    add("+B", "--bit-preserving", "write data exactly as read", dest="bit_preserving", const=True)
+    add(
+        "+B",
+        "--bit-preserving",
+        "write the data byte for byte as received",
+        dest="bit_preserving",
+        const=True,
+    )
     p.add_subgroup("output file format")
-    add("+F", "--write-file", "write file format (default)", dest="write_file", const=True, default=True)
+    add(
+        "+F",
+        "--write-file",
+        "write files with a meta header (default)",
+        dest="write_file",
+        const=True,
+        default=True,
+    )
     add(
         "-F",
         "--write-dataset",
-        "write data set without file meta information",
+        "write bare data sets, no meta header",
         dest="write_file",
         const=False,
     )
@@ -82,27 +95,33 @@ def add_output_options(p: options.DcmtkParser) -> None:
     add_new_vr_options(p)
     p.add_subgroup("group length encoding (not with --bit-preserving)")
     for short, long, const, text in (
-        ("+g=", "--group-length-recalc", "recalc", "recalculate group lengths if present (default)"),
-        ("+g", "--group-length-create", "create", "always write with group length elements"),
-        ("-g", "--group-length-remove", "remove", "always write without group length elements"),
+        ("+g=", "--group-length-recalc", "recalc", "update the group lengths there are (default)"),
+        ("+g", "--group-length-create", "create", "add group lengths to every group"),
+        ("-g", "--group-length-remove", "remove", "drop every group length"),
     ):
         add(short, long, text, dest="group_length", const=const, default="recalc")
     p.add_subgroup("length encoding in sequences and items (not with --bit-preserving)")
     add(
         "+e",
         "--length-explicit",
-        "write with explicit lengths (default)",
+        "give sequences and items a length (default)",
         dest="explicit_lengths",
         const=True,
         default=True,
     )
-    add("-e", "--length-undefined", "write with undefined lengths", dest="explicit_lengths", const=False)
+    add(
+        "-e",
+        "--length-undefined",
+        "leave sequence and item lengths undefined",
+        dest="explicit_lengths",
+        const=False,
+    )
     p.add_subgroup("data set trailing padding (not with --write-dataset or --bit-preserving)")
-    add("-p", "--padding-off", "no padding (default)", dest="padding", action="store_const", const=None)
+    add("-p", "--padding-off", "do not pad (default)", dest="padding", action="store_const", const=None)
     add(
         "+p",
         "--padding-create",
-        "align file on multiple of f bytes\nand items on multiple of i bytes",
+        "pad the file to a multiple of f bytes\nand items to a multiple of i bytes",
         dest="padding",
         nargs=2,
         type=_Deferred(PAD),
@@ -112,7 +131,7 @@ def add_output_options(p: options.DcmtkParser) -> None:
     add(
         "+cl",
         "--compression-level",
-        "0=uncompressed, 1=fastest, 9=best compression",
+        "0: none, 1: fastest, 9: smallest output",
         dest="compression_level",
         type=_Deferred(LEVEL),
         value_help="[l]evel: integer (default: 6)",

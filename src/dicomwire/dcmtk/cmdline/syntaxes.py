@@ -1,7 +1,7 @@
 """DCMTK's transfer-syntax proposal options (``-x=``, ``-xe``, ... ``-xd``), defined once.
 
-Every SCU of DCMTK offers a subset of the same table; the help texts are DCMTK's,
-with the few per-tool variants passed as overrides.  A choice is a preferred
+Every SCU of DCMTK offers a subset of the same table (the help texts are our own words;
+a tool whose option means something else passes an override).  A choice is a preferred
 transfer syntax and, for most, the uncompressed fallbacks (explicit little,
 explicit big, implicit little, minus the preferred one).
 """
@@ -57,131 +57,131 @@ SYNTAX_CHOICES: tuple[SyntaxChoice, ...] = (
     SyntaxChoice(
         "-x=",
         "--propose-uncompr",
-        "propose all uncompressed TS, explicit VR\nwith local byte ordering first (default)",
+        "offer the uncompressed syntaxes, explicit VR\nin this machine's byte order first (default)",
         None,
     ),
     SyntaxChoice(
-        "-xe", "--propose-little", "propose all uncompressed TS, explicit VR\nlittle endian first", LEE
+        "-xe", "--propose-little", "offer the uncompressed syntaxes, explicit\nVR little endian first", LEE
     ),
-    SyntaxChoice("-xb", "--propose-big", "propose all uncompressed TS, explicit VR\nbig endian first", BEE),
     SyntaxChoice(
-        "-xi", "--propose-implicit", "propose implicit VR little endian TS only", LEI, fallbacks=False
+        "-xb", "--propose-big", "offer the uncompressed syntaxes, explicit\nVR big endian first", BEE
     ),
+    SyntaxChoice("-xi", "--propose-implicit", "offer implicit VR little endian alone", LEI, fallbacks=False),
     SyntaxChoice(
         "-xs",
         "--propose-lossless",
-        "propose default JPEG lossless TS\nand all uncompressed transfer syntaxes",
+        "offer JPEG lossless (process 14 SV1),\nthen the uncompressed syntaxes",
         uids.JPEG_LOSSLESS_SV1,
     ),
     SyntaxChoice(
         "-xy",
         "--propose-jpeg8",
-        "propose default JPEG lossy TS for 8 bit data\nand all uncompressed transfer syntaxes",
+        "offer JPEG baseline (8 bit lossy),\nthen the uncompressed syntaxes",
         uids.JPEG_BASELINE,
     ),
     SyntaxChoice(
         "-xx",
         "--propose-jpeg12",
-        "propose default JPEG lossy TS for 12 bit data\nand all uncompressed transfer syntaxes",
+        "offer JPEG extended (12 bit lossy),\nthen the uncompressed syntaxes",
         uids.JPEG_EXTENDED,
     ),
     SyntaxChoice(
         "-xv",
         "--propose-j2k-lossless",
-        "propose JPEG 2000 lossless TS\nand all uncompressed transfer syntaxes",
+        "offer lossless-only JPEG 2000,\nthen the uncompressed syntaxes",
         uids.JPEG_2000_LOSSLESS,
     ),
     SyntaxChoice(
         "-xw",
         "--propose-j2k-lossy",
-        "propose JPEG 2000 lossy TS\nand all uncompressed transfer syntaxes",
+        "offer JPEG 2000 (lossy allowed),\nthen the uncompressed syntaxes",
         uids.JPEG_2000,
     ),
     SyntaxChoice(
         "-xt",
         "--propose-jls-lossless",
-        "propose JPEG-LS lossless TS\nand all uncompressed transfer syntaxes",
+        "offer JPEG-LS lossless,\nthen the uncompressed syntaxes",
         uids.JPEG_LS_LOSSLESS,
     ),
     SyntaxChoice(
         "-xu",
         "--propose-jls-lossy",
-        "propose JPEG-LS lossy TS\nand all uncompressed transfer syntaxes",
+        "offer JPEG-LS near-lossless,\nthen the uncompressed syntaxes",
         uids.JPEG_LS_NEAR_LOSSLESS,
     ),
     SyntaxChoice(
         "-xm",
         "--propose-mpeg2",
-        "propose MPEG2 Main Profile @ Main Level TS",
+        "offer MPEG2 main profile at main level",
         uids.MPEG2_MAIN_PROFILE_MAIN_LEVEL,
         _VIDEO,
     ),
     SyntaxChoice(
         "-xh",
         "--propose-mpeg2-high",
-        "propose MPEG2 Main Profile @ High Level TS",
+        "offer MPEG2 main profile at high level",
         uids.MPEG2_MAIN_PROFILE_HIGH_LEVEL,
         _VIDEO,
     ),
     SyntaxChoice(
         "-xn",
         "--propose-mpeg4",
-        "propose MPEG4 AVC/H.264 HP / Level 4.1 TS",
+        "offer MPEG4 AVC/H.264 high profile, level 4.1",
         uids.MPEG4_HIGH_PROFILE_LEVEL_4_1,
         _VIDEO,
     ),
     SyntaxChoice(
         "-xl",
         "--propose-mpeg4-bd",
-        "propose MPEG4 AVC/H.264 BD-compatible TS",
+        "offer MPEG4 AVC/H.264 BD-compatible profile",
         "1.2.840.10008.1.2.4.103",
         _VIDEO,
     ),
     SyntaxChoice(
         "-x2",
         "--propose-mpeg4-2-2d",
-        "propose MPEG4 AVC/H.264 HP / Level 4.2 TS (2D)",
+        "offer MPEG4 AVC/H.264 high profile 4.2, 2D",
         "1.2.840.10008.1.2.4.104",
         _VIDEO,
     ),
     SyntaxChoice(
         "-x3",
         "--propose-mpeg4-2-3d",
-        "propose MPEG4 AVC/H.264 HP / Level 4.2 TS (3D)",
+        "offer MPEG4 AVC/H.264 high profile 4.2, 3D",
         "1.2.840.10008.1.2.4.105",
         _VIDEO,
     ),
     SyntaxChoice(
         "-xo",
         "--propose-mpeg4-2-st",
-        "propose MPEG4 AVC/H.264 Stereo / Level 4.2 TS",
+        "offer MPEG4 AVC/H.264 stereo high profile 4.2",
         "1.2.840.10008.1.2.4.106",
         _VIDEO,
     ),
     SyntaxChoice(
         "-x4",
         "--propose-hevc",
-        "propose HEVC/H.265 Main Profile / Level 5.1 TS",
+        "offer HEVC/H.265 main profile, level 5.1",
         uids.HEVC_MAIN_PROFILE_LEVEL_5_1,
         _VIDEO,
     ),
     SyntaxChoice(
         "-x5",
         "--propose-hevc10",
-        "propose HEVC/H.265 Main 10 Profile / Level 5.1 TS",
+        "offer HEVC/H.265 main 10 profile, level 5.1",
         uids.HEVC_MAIN_10_PROFILE_LEVEL_5_1,
         _VIDEO,
     ),
     SyntaxChoice(
         "-xr",
         "--propose-rle",
-        "propose RLE lossless TS\nand all uncompressed transfer syntaxes",
+        "offer RLE lossless,\nthen the uncompressed syntaxes",
         uids.RLE_LOSSLESS,
     ),
     SyntaxChoice(
         "-xd",
         "--propose-deflated",
-        "propose deflated expl. VR little endian TS\nand all uncompressed transfer syntaxes",
+        "offer deflated explicit VR little endian,\nthen the uncompressed syntaxes",
         DEFLATED,
     ),
 )
@@ -241,7 +241,7 @@ def add_new_vr_options(parser: DcmtkParser) -> None:
     parser.add_option(
         "+u",
         "--enable-new-vr",
-        "enable support for new VRs (UN/UT) (default)",
+        "use the post-1993 VRs such as UN, UT (default)",
         dest="new_vrs",
         const=True,
         default=True,
@@ -249,7 +249,7 @@ def add_new_vr_options(parser: DcmtkParser) -> None:
     parser.add_option(
         "-u",
         "--disable-new-vr",
-        "disable support for new VRs, convert to OB",
+        "no post-1993 VRs: write them as OB",
         dest="new_vrs",
         const=False,
         action="store_const",
@@ -262,7 +262,7 @@ def add_compression_level_option(parser: DcmtkParser, subgroup: str) -> None:
     parser.add_option(
         "+cl",
         "--compression-level",
-        "0=uncompressed, 1=fastest, 9=best compression",
+        "0: none, 1: fastest, 9: smallest output",
         value_help="[l]evel: integer (default: 6)",
         type=Integer(0, 9),
         default=6,
@@ -275,71 +275,76 @@ def add_compression_level_option(parser: DcmtkParser, subgroup: str) -> None:
 # little, explicit big, implicit little, minus the preferred one).  Unlike the -x table,
 # the video syntaxes keep their uncompressed fallbacks here, and ``+xi`` accepts only
 # implicit VR little endian.
-_ACCEPT = "accept implicit VR little endian TS only"
+_ACCEPT = "implicit VR little endian and nothing else"
 ACCEPTANCE_CHOICES: tuple[SyntaxChoice, ...] = tuple(
     SyntaxChoice(option, long, text, preferred, fallbacks=option != "+xi")
     for option, long, text, preferred in (
-        ("+x=", "--prefer-uncompr", "prefer explicit VR local byte order (default)", None),
-        ("+xe", "--prefer-little", "prefer explicit VR little endian TS", LEE),
-        ("+xb", "--prefer-big", "prefer explicit VR big endian TS", BEE),
-        ("+xs", "--prefer-lossless", "prefer default JPEG lossless TS", uids.JPEG_LOSSLESS_SV1),
-        ("+xy", "--prefer-jpeg8", "prefer default JPEG lossy TS for 8 bit data", uids.JPEG_BASELINE),
-        ("+xx", "--prefer-jpeg12", "prefer default JPEG lossy TS for 12 bit data", uids.JPEG_EXTENDED),
-        ("+xv", "--prefer-j2k-lossless", "prefer JPEG 2000 lossless TS", uids.JPEG_2000_LOSSLESS),
-        ("+xw", "--prefer-j2k-lossy", "prefer JPEG 2000 lossy TS", uids.JPEG_2000),
-        ("+xt", "--prefer-jls-lossless", "prefer JPEG-LS lossless TS", uids.JPEG_LS_LOSSLESS),
-        ("+xu", "--prefer-jls-lossy", "prefer JPEG-LS lossy TS", uids.JPEG_LS_NEAR_LOSSLESS),
+        ("+x=", "--prefer-uncompr", "explicit VR, native byte order first (default)", None),
+        ("+xe", "--prefer-little", "explicit VR little endian first", LEE),
+        ("+xb", "--prefer-big", "explicit VR big endian first", BEE),
+        ("+xs", "--prefer-lossless", "JPEG lossless (process 14 SV1) first", uids.JPEG_LOSSLESS_SV1),
+        ("+xy", "--prefer-jpeg8", "JPEG baseline (8 bit lossy) first", uids.JPEG_BASELINE),
+        ("+xx", "--prefer-jpeg12", "JPEG extended (12 bit lossy) first", uids.JPEG_EXTENDED),
+        ("+xv", "--prefer-j2k-lossless", "lossless-only JPEG 2000 first", uids.JPEG_2000_LOSSLESS),
+        ("+xw", "--prefer-j2k-lossy", "JPEG 2000 (lossy allowed) first", uids.JPEG_2000),
+        ("+xt", "--prefer-jls-lossless", "JPEG-LS lossless first", uids.JPEG_LS_LOSSLESS),
+        ("+xu", "--prefer-jls-lossy", "JPEG-LS near-lossless first", uids.JPEG_LS_NEAR_LOSSLESS),
         (
             "+xm",
             "--prefer-mpeg2",
-            "prefer MPEG2 Main Profile @ Main Level TS",
+            "MPEG2 main profile at main level first",
             uids.MPEG2_MAIN_PROFILE_MAIN_LEVEL,
         ),
         (
             "+xh",
             "--prefer-mpeg2-high",
-            "prefer MPEG2 Main Profile @ High Level TS",
+            "MPEG2 main profile at high level first",
             uids.MPEG2_MAIN_PROFILE_HIGH_LEVEL,
         ),
         (
             "+xn",
             "--prefer-mpeg4",
-            "prefer MPEG4 AVC/H.264 HP / Level 4.1 TS",
+            "MPEG4 AVC/H.264 high profile, level 4.1 first",
             uids.MPEG4_HIGH_PROFILE_LEVEL_4_1,
         ),
-        ("+xl", "--prefer-mpeg4-bd", "prefer MPEG4 AVC/H.264 BD-compatible TS", "1.2.840.10008.1.2.4.103"),
+        (
+            "+xl",
+            "--prefer-mpeg4-bd",
+            "MPEG4 AVC/H.264 BD-compatible profile first",
+            "1.2.840.10008.1.2.4.103",
+        ),
         (
             "+x2",
             "--prefer-mpeg4-2-2d",
-            "prefer MPEG4 AVC/H.264 HP / Level 4.2 TS (2D)",
+            "MPEG4 AVC/H.264 high profile 4.2, 2D first",
             "1.2.840.10008.1.2.4.104",
         ),
         (
             "+x3",
             "--prefer-mpeg4-2-3d",
-            "prefer MPEG4 AVC/H.264 HP / Level 4.2 TS (3D)",
+            "MPEG4 AVC/H.264 high profile 4.2, 3D first",
             "1.2.840.10008.1.2.4.105",
         ),
         (
             "+xo",
             "--prefer-mpeg4-2-st",
-            "prefer MPEG4 AVC/H.264 Stereo / Level 4.2 TS",
+            "MPEG4 AVC/H.264 stereo high profile 4.2 first",
             "1.2.840.10008.1.2.4.106",
         ),
         (
             "+x4",
             "--prefer-hevc",
-            "prefer HEVC/H.265 Main Profile / Level 5.1 TS",
+            "HEVC/H.265 main profile, level 5.1 first",
             uids.HEVC_MAIN_PROFILE_LEVEL_5_1,
         ),
         (
             "+x5",
             "--prefer-hevc10",
-            "prefer HEVC/H.265 Main 10 Profile / Level 5.1 TS",
+            "HEVC/H.265 main 10 profile, level 5.1 first",
             uids.HEVC_MAIN_10_PROFILE_LEVEL_5_1,
         ),
-        ("+xr", "--prefer-rle", "prefer RLE lossless TS", uids.RLE_LOSSLESS),
-        ("+xd", "--prefer-deflated", "prefer deflated expl. VR little endian TS", DEFLATED),
+        ("+xr", "--prefer-rle", "RLE lossless first", uids.RLE_LOSSLESS),
+        ("+xd", "--prefer-deflated", "deflated explicit VR little endian first", DEFLATED),
         ("+xi", "--implicit", _ACCEPT, LEI),
     )
 )
