@@ -76,7 +76,7 @@ def test_no_arguments_prints_usage(capsys: pytest.CaptureFixture[str]) -> None:
     assert tool.main([]) == 0
     out = capsys.readouterr().out
     assert "usage: dcmrecv [options] port" in out
-    assert "+B    --bit-preserving       write dataset exactly as received" in out
+    assert "+B    --bit-preserving       store data sets byte for byte as they arrived" in out
 
 
 def test_bit_preserving_with_series_date_subdir(capsys: pytest.CaptureFixture[str]) -> None:

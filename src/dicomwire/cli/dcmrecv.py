@@ -37,16 +37,16 @@ FSYNC = FsyncPolicy.NONE
 
 
 def build_parser() -> options.DcmtkParser:
-    p = options.DcmtkParser(PROG, "Simple DICOM storage SCP (receiver)", long_column=21)
-    p.add_param("port", "tcp/ip port number to listen on", type=options.PORT)
+    p = options.DcmtkParser(PROG, "Receive DICOM objects over the network and store them", long_column=21)
+    p.add_param("port", "TCP port to accept associations on", type=options.PORT)
     options.add_general_options(p)
-    p.add_option("+v", "--verbose-pc", "show presentation contexts in verbose mode", dest="verbose_pc")
+    p.add_option("+v", "--verbose-pc", "list the presentation contexts at verbose level", dest="verbose_pc")
     p.add_group("network options")
     p.add_subgroup("association negotiation profile from configuration file")
     p.add_option(
         "-xf",
         "--config-file",
-        "use profile p from configuration file f",
+        "negotiate with profile p of file f",
         dest="config_file",
         nargs=2,
         metavar="[f]ilename, [p]rofile",
@@ -54,20 +54,20 @@ def build_parser() -> options.DcmtkParser:
     p.add_option(
         "+xa",
         "--accept-all",
-        "accept all storage SOP classes, any transfer syntax (dicomwire)",
+        "any storage class, any syntax (dicomwire)",
         dest="accept_all",
     )
     options.add_ae_title_options(
-        p, aet_default="DCMRECV", aet_help="set my AE title", subgroup="application entity title"
+        p, aet_default="DCMRECV", aet_help="AE title to answer as", subgroup="application entity title"
     )
     p.add_option(
-        "-uca", "--use-called-aetitle", "always respond with called AE title", dest="use_called_aetitle"
+        "-uca", "--use-called-aetitle", "answer as whatever AE title was called", dest="use_called_aetitle"
     )
     p.add_subgroup("other network options")
     options.add_acse_timeout_option(p)
     options.add_dimse_timeout_option(p)
     options.add_max_pdu_option(p)
-    p.add_option("-dhl", "--disable-host-lookup", "disable hostname lookup", dest="disable_host_lookup")
+    p.add_option("-dhl", "--disable-host-lookup", "do not resolve peer addresses to host names", dest="disable_host_lookup")
     options.add_tls_options(p, acceptor=True)
     _add_output_options(p)
     p.add_check(_check_storage_mode)
@@ -81,7 +81,7 @@ def _add_output_options(p: options.DcmtkParser) -> None:
     add(
         "-od",
         "--output-directory",
-        "write received objects to existing directory d",
+        "store objects in directory d, which must exist",
         dest="output_directory",
         metavar="[d]irectory",
         value_default='"."',
@@ -91,7 +91,7 @@ def _add_output_options(p: options.DcmtkParser) -> None:
     add(
         "-s",
         "--no-subdir",
-        "do not generate any subdirectories (default)",
+        "put every file in the output directory (default)",
         dest="subdirectories",
         const="none",
         default="none",
@@ -99,27 +99,27 @@ def _add_output_options(p: options.DcmtkParser) -> None:
     add(
         "+ssd",
         "--series-date-subdir",
-        "generate subdirectories from series date",
+        "file objects under a subdirectory per series date",
         dest="subdirectories",
         const="series-date",
     )
     p.add_subgroup("filename generation")
     for short, long, scheme, text in (
-        ("+fd", "--default-filenames", FileNaming.DEFAULT, "generate filename from instance UID (default)"),
-        ("+fu", "--unique-filenames", FileNaming.UNIQUE, "generate unique filename based on new UID"),
+        ("+fd", "--default-filenames", FileNaming.DEFAULT, "name files after the instance UID (default)"),
+        ("+fu", "--unique-filenames", FileNaming.UNIQUE, "name each file after a freshly made UID"),
         (
             "+fsu",
             "--short-unique-names",
             FileNaming.SHORT_UNIQUE,
-            "generate short pseudo-random unique filename",
+            "name each file with a short random unique name",
         ),
-        ("+fst", "--system-time-names", FileNaming.SYSTEM_TIME, "generate filename from current system time"),
+        ("+fst", "--system-time-names", FileNaming.SYSTEM_TIME, "name each file after the time it arrived"),
     ):
         add(short, long, text, dest="file_naming", const=scheme, default=FileNaming.DEFAULT)
     add(
         "-fe",
         "--filename-extension",
-        "append e to all generated filenames",
+        "add extension e to every file name",
         dest="filename_extension",
         metavar="[e]xtension",
         value_default="none",
@@ -129,7 +129,7 @@ def _add_output_options(p: options.DcmtkParser) -> None:
     add(
         "-B",
         "--normal",
-        "allow implicit format conversions (default)",
+        "files may be re-encoded where needed (default)",
         dest="storage_mode",
         const="normal",
         default="normal",
@@ -137,11 +137,11 @@ def _add_output_options(p: options.DcmtkParser) -> None:
     add(
         "+B",
         "--bit-preserving",
-        "write dataset exactly as received",
+        "store data sets byte for byte as they arrived",
         dest="storage_mode",
         const="bit-preserving",
     )
-    add(None, "--ignore", "ignore dataset, receive but do not store it", dest="storage_mode", const="ignore")
+    add(None, "--ignore", "read each data set but keep nothing", dest="storage_mode", const="ignore")
 
 
 def _check_storage_mode(ns: argparse.Namespace, given: Sequence[str]) -> None:
