@@ -67,7 +67,12 @@ def build_parser() -> options.DcmtkParser:
     options.add_acse_timeout_option(p)
     options.add_dimse_timeout_option(p)
     options.add_max_pdu_option(p)
-    p.add_option("-dhl", "--disable-host-lookup", "do not resolve peer addresses to host names", dest="disable_host_lookup")
+    p.add_option(
+        "-dhl",
+        "--disable-host-lookup",
+        "do not resolve peer addresses to host names",
+        dest="disable_host_lookup",
+    )
     options.add_tls_options(p, acceptor=True)
     _add_output_options(p)
     p.add_check(_check_storage_mode)
