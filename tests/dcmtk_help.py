@@ -155,8 +155,11 @@ def interface(text: str, parser: DcmtkParser, *, extensions: Sequence[str] = ())
     value_lines = _value_lines(parser)
     parsed = parse_help(text)
     rows: list[tuple[object, ...]] = [("usage", parsed.usage)]
+    in_our_group = False  # a whole group of ours: its heading ends with "(dicomwire)"
     for entry in parsed.entries:
-        if entry.kind == "option" and entry.long in extensions:
+        if entry.kind == "group":
+            in_our_group = entry.name.rstrip(":").endswith("(dicomwire)")
+        if in_our_group or (entry.kind == "option" and entry.long in extensions):
             continue
         values, description = _split(entry, value_lines)
         if entry.kind in ("group", "subgroup"):

@@ -61,7 +61,7 @@ async def run_ours(*argv: object) -> Result:
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             ns = parser.parse_args([str(a) for a in argv])
-            refused = options.reject_unsupported_tls(ns, cli_logging.app_logger("storescu"))
+            refused = options.prepare_tls(parser, ns, cli_logging.app_logger("storescu"))
             code = refused if refused is not None else await storescu.run(ns)
         except options.CommandLineExit as exc:
             code = exc.exit_code

@@ -24,7 +24,16 @@ _HOMES: dict[str, str] = {
     "AcceptorSettings": "dicomwire.config",
     "RequestorSettings": "dicomwire.config",
     "Timeouts": "dicomwire.config",
+    "IdentityPolicy": "dicomwire.ul.identity",
+    "IdentityAccepted": "dicomwire.ul.identity",
+    "IdentityRefused": "dicomwire.ul.identity",
+    "UserIdentityRQ": "dicomwire.ul.items",
+    "UsersFile": "dicomwire.services.identity",
     "associate": "dicomwire.net.client",
+    "TLSSettings": "dicomwire.net.tls",
+    "TLSProfile": "dicomwire.net.tls",
+    "PeerVerification": "dicomwire.net.tls",
+    "RevocationCheck": "dicomwire.net.tls",
     "Association": "dicomwire.net.association",
     "ReleaseRequested": "dicomwire.net.association",
     "Server": "dicomwire.services.server",
@@ -84,6 +93,8 @@ _HOMES: dict[str, str] = {
     "StatusError": "dicomwire.errors",
     "NetworkError": "dicomwire.errors",
     "ConnectError": "dicomwire.errors",
+    "TLSHandshakeError": "dicomwire.errors",
+    "TLSSetupError": "dicomwire.errors",
     "ReadError": "dicomwire.errors",
     "WriteError": "dicomwire.errors",
     "DicomTimeout": "dicomwire.errors",
@@ -125,6 +136,9 @@ __all__ = [
     "FsyncPolicy",
     "GetHandler",
     "GetOperation",
+    "IdentityAccepted",
+    "IdentityPolicy",
+    "IdentityRefused",
     "LocalProtocolError",
     "Message",
     "MoveHandler",
@@ -132,6 +146,7 @@ __all__ = [
     "NetworkError",
     "NetworkTimeout",
     "NoAcceptedContext",
+    "PeerVerification",
     "Priority",
     "ProtocolError",
     "ReadError",
@@ -142,6 +157,7 @@ __all__ = [
     "RetrieveFailed",
     "RetrieveMatch",
     "RetrieveResponse",
+    "RevocationCheck",
     "Server",
     "StatusError",
     "StorageSCP",
@@ -150,7 +166,13 @@ __all__ = [
     "StoreSource",
     "StreamingStoreHandler",
     "SubAssociationSettings",
+    "TLSHandshakeError",
+    "TLSProfile",
+    "TLSSettings",
+    "TLSSetupError",
     "Timeouts",
+    "UserIdentityRQ",
+    "UsersFile",
     "WriteError",
     "__version__",
     "all_storage_contexts",
@@ -204,10 +226,16 @@ if TYPE_CHECKING:
     from dicomwire.errors import ReadError as ReadError
     from dicomwire.errors import RemoteProtocolError as RemoteProtocolError
     from dicomwire.errors import StatusError as StatusError
+    from dicomwire.errors import TLSHandshakeError as TLSHandshakeError
+    from dicomwire.errors import TLSSetupError as TLSSetupError
     from dicomwire.errors import WriteError as WriteError
     from dicomwire.net.association import Association as Association
     from dicomwire.net.association import ReleaseRequested as ReleaseRequested
     from dicomwire.net.client import associate as associate
+    from dicomwire.net.tls import PeerVerification as PeerVerification
+    from dicomwire.net.tls import RevocationCheck as RevocationCheck
+    from dicomwire.net.tls import TLSProfile as TLSProfile
+    from dicomwire.net.tls import TLSSettings as TLSSettings
     from dicomwire.services.codec import decode_dataset as decode_dataset
     from dicomwire.services.codec import encode_dataset as encode_dataset
     from dicomwire.services.contexts import all_storage_contexts as all_storage_contexts
@@ -222,6 +250,7 @@ if TYPE_CHECKING:
     from dicomwire.services.handlers import RetrieveMatch as RetrieveMatch
     from dicomwire.services.handlers import StoreHandler as StoreHandler
     from dicomwire.services.handlers import StreamingStoreHandler as StreamingStoreHandler
+    from dicomwire.services.identity import UsersFile as UsersFile
     from dicomwire.services.query import FindOperation as FindOperation
     from dicomwire.services.query import FindResponse as FindResponse
     from dicomwire.services.query import find as find
@@ -240,6 +269,10 @@ if TYPE_CHECKING:
     from dicomwire.services.storage_scp import StorageSCP as StorageSCP
     from dicomwire.services.storage_scp import StoreOutcome as StoreOutcome
     from dicomwire.services.verification import echo as echo
+    from dicomwire.ul.identity import IdentityAccepted as IdentityAccepted
+    from dicomwire.ul.identity import IdentityPolicy as IdentityPolicy
+    from dicomwire.ul.identity import IdentityRefused as IdentityRefused
+    from dicomwire.ul.items import UserIdentityRQ as UserIdentityRQ
 
 
 def __getattr__(name: str) -> Any:

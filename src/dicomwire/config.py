@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from dicomwire import uids
+from dicomwire.ul.identity import IdentityPolicy
 from dicomwire.ul.items import (
     PresentationContextRQ,
     RoleSelection,
@@ -43,6 +44,12 @@ class Timeouts:
     socket: float | None = 60.0  # -ts
     acse: float | None = 30.0  # -ta
     dimse: float | None = None  # -td
+
+    @property
+    def handshake(self) -> float:
+        """The limit on a TLS handshake: the shorter of -ts and -ta (DCMTK: -ts), else 60 s."""
+        limits = [limit for limit in (self.socket, self.acse) if limit is not None]
+        return min(limits) if limits else 60.0
 
 
 @dataclass(frozen=True)
@@ -116,5 +123,8 @@ class AcceptorSettings:
     check: RequestCheck | None = None
     # when set, decides ``supported`` per request
     supported_for: SupportedFor | None = None
+    # who may associate by user identity (PS3.7 D.3.3.7); None: any identity is accepted
+    # unverified (see ``dicomwire.ul.identity``)
+    identity: IdentityPolicy | None = None
     implementation_class_uid: str = uids.DICOMWIRE_IMPLEMENTATION_CLASS_UID
     implementation_version_name: str = uids.DICOMWIRE_IMPLEMENTATION_VERSION

@@ -84,6 +84,27 @@ class ConnectError(NetworkError):
         super().__init__(message)
 
 
+class TLSHandshakeError(ConnectError):
+    """The TLS handshake failed: ``reason`` is OpenSSL's, ``verify_message`` names a
+    certificate problem (expired, untrusted, ...) when that was the cause."""
+
+    def __init__(self, message: str, *, reason: str = "", verify_message: str = "", code: int = 0) -> None:
+        self.reason = reason
+        self.verify_message = verify_message
+        self.code = code  # OpenSSL's reason code (library SSL), 0 when unknown
+        super().__init__(message)
+
+
+class TLSSetupError(DicomWireError):
+    """A TLS context could not be built: ``what`` failed (``"private key"``,
+    ``"certificate"``, ``"ciphersuite"``, ...), ``path`` is the file involved."""
+
+    def __init__(self, message: str, *, what: str, path: str = "") -> None:
+        self.what = what
+        self.path = path
+        super().__init__(message)
+
+
 class ReadError(NetworkError):
     """Reading from the peer failed or the peer closed the connection."""
 

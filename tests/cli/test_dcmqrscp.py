@@ -126,7 +126,8 @@ def test_help_interface_equals_dcmtk() -> None:
     assert default is not None
     parser = tool.build_parser(default.group(1))
     rendered = parser.format_help()
-    assert interface(rendered, parser) == interface(theirs.stdout, parser)
+    ours_only = ("--users", "--users-optional")  # dicomwire's user identity options
+    assert interface(rendered, parser, extensions=ours_only) == interface(theirs.stdout, parser)
     assert copied_descriptions(rendered, theirs.stdout, parser) == []
 
 
@@ -255,6 +256,7 @@ NOT_ARCHIVE_OPTIONS = {
     "--log-config", "--config", "--access-full", "--access-control",
     "--use-request-charset", "--override-charset", "--convert-to-ascii", "--convert-to-utf8",
     "--convert-to-latin1", "--convert-to-charset", "--transliterate", "--discard-illegal",
+    "--users", "--users-optional",  # need a file: tests/cli/test_identity_options.py
 }  # fmt: skip
 
 
@@ -264,8 +266,10 @@ def test_every_option_is_mapped_or_accounted_for() -> None:
     covered = {short_to_long.get(word, word) for args, _, _ in MAPPING for word in args}
     covered |= {c.long for c in (*ACCEPTANCE_CHOICES, *SYNTAX_CHOICES)}
     covered |= {"--assoc-config-file"}  # needs a file: test_profile_gives_the_archive_its_contexts
+    # the TLS group becomes ArchiveOptions.tls: tests/interop/test_interop_tls.py
+    tls = {o.long for o in parser.options if o.long and o.dest.startswith("tls")}
     every = {o.long for o in parser.options if o.long}
-    assert every - covered - NOT_ARCHIVE_OPTIONS == set()
+    assert every - covered - NOT_ARCHIVE_OPTIONS - tls == set()
 
 
 # -- character set options onto the configuration ------------------------------------------------
@@ -333,7 +337,6 @@ ERRORS: list[tuple[list[str], str]] = [
     (["-ta", "abc"], "Invalid value for option --acse-timeout (abc)"),
     (["-pdu", "200000"], "Invalid value for option --max-pdu (overflow: 200000)"),
     (["-c"], "Missing value for option --config"),
-    (["+tls", "key", "cert"], "Unknown option +tls"),
     (["-vv"], "Unknown option -vv"),
     (["1", "2"], "Too many parameters"),
     (["0"], "Invalid parameter value 0 (underflow)"),
@@ -533,10 +536,10 @@ def test_options_the_archive_cannot_honour_yet_are_refused(
     assert not list(tmp_path.glob("*.sqlite"))  # refused before the archive was opened
 
 
-def test_tls_is_an_unknown_option_as_in_dcmtk(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_tls_layer_that_cannot_be_made_stops_the_archive(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = ours(capsys, "+tls", "key.pem", "cert.pem")
-    assert code == 1
-    assert err.endswith("error: Unknown option +tls\n")
+    assert code == 10
+    assert err.endswith("F: 000b:0004 Unable to load private TLS key from 'key.pem'\n")
 
 
 # -- configuration ---------------------------------------------------------------------------------

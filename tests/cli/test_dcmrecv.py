@@ -161,9 +161,9 @@ def test_port_in_use_exits_64(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert err.startswith("I: configuring service class provider ...\n")
 
 
-def test_tls_is_refused_clearly(capsys: pytest.CaptureFixture[str]) -> None:
-    assert tool.main(["+tls", "key.pem", "cert.pem", "11112"]) == 1
-    assert "TLS is not yet supported" in capsys.readouterr().err
+def test_a_tls_layer_that_cannot_be_made_exits_71(capsys: pytest.CaptureFixture[str]) -> None:
+    assert tool.main(["+tls", "key.pem", "cert.pem", "11112"]) == 71
+    assert "F: 000b:0004 Unable to load private TLS key from 'key.pem'" in capsys.readouterr().err
 
 
 def test_output_options_build_the_scp(tmp_path: Path) -> None:

@@ -113,11 +113,12 @@ def test_bad_options_exit_1_without_traceback() -> None:
     run_async(body)
 
 
-def test_tls_is_refused_clearly() -> None:
+def test_a_missing_tls_key_stops_before_connecting() -> None:
     async def body() -> None:
-        result = await echoscu("+tla", "127.0.0.1", 104)
+        result = await echoscu("+tls", "nokey.pem", "nocert.pem", "127.0.0.1", 104)
         assert result.code == 1
-        assert "TLS is not yet supported" in result.stderr
+        assert "F: 000b:0004 Unable to load private TLS key from 'nokey.pem'" in result.stderr
+        assert "Requesting Association" not in result.stderr
 
     run_async(body)
 

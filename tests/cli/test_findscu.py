@@ -352,7 +352,10 @@ def test_command_line_errors_exit_1(tmp_path: Path) -> None:
                 ("-X", "-od", tmp_path / "nowhere", "-k", "x", "127.0.0.1", 104),
                 "F: specified output directory does not exist",
             ),
-            (("+tla", "-k", "x", "127.0.0.1", 104), "TLS is not yet supported"),
+            (
+                ("+tls", "nokey.pem", "c.pem", "-k", "x", "127.0.0.1", 104),
+                "F: 000b:0004 Unable to load private TLS key from 'nokey.pem'",
+            ),
         ]
         for args, message in cases:
             result = await findscu(*args)

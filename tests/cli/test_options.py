@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import shutil
+import ssl
 import subprocess
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -438,25 +439,29 @@ def test_arguments_echo_comes_before_value_errors(capsys: pytest.CaptureFixture[
 # -- TLS ------------------------------------------------------------------------------------
 
 
-def test_reject_unsupported_tls(capsys: pytest.CaptureFixture[str]) -> None:
+def test_prepare_tls_builds_a_context_only_when_asked(capsys: pytest.CaptureFixture[str]) -> None:
     log = cli_logging.setup_logging(argparse.Namespace(), "echoscu")
-    assert options.reject_unsupported_tls(parse("h", "1"), log) is None
-    assert options.reject_unsupported_tls(parse("+tls", "k", "c", "-tls", "h", "1"), log) is None
-    for argv in (["+tls", "k", "c", "h", "1"], ["+tla", "-ic", "h", "1"], ["+cc"], ["+rc", "x"]):
-        assert options.reject_unsupported_tls(parse(*argv), log) == 1
-        assert capsys.readouterr().err == "F: TLS is not yet supported by dicomwire\n"
+    parser = echoscu_parser()
+    for argv in (["h", "1"], ["+tls", "k", "c", "-tls", "h", "1"]):
+        ns = parser.parse_args(argv)
+        assert options.prepare_tls(parser, ns, log) is None
+        assert ns.tls_context is None
+    ns = parser.parse_args(["+tla", "-ic", "h", "1"])
+    assert options.prepare_tls(parser, ns, log) is None
+    assert isinstance(ns.tls_context, ssl.SSLContext)
+    assert capsys.readouterr().err == ""
 
 
-def test_run_tool_refuses_tls(capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_tool_stops_when_the_tls_layer_cannot_be_made(capsys: pytest.CaptureFixture[str]) -> None:
     ran: list[argparse.Namespace] = []
 
     async def run(ns: argparse.Namespace) -> int:
         ran.append(ns)
         return 0
 
-    assert options.run_tool(echoscu_parser(), run, ["+tla", "h", "1"]) == 1
+    assert options.run_tool(echoscu_parser(), run, ["+tls", "nokey.pem", "nocert.pem", "h", "1"]) == 1
     assert ran == []
-    assert capsys.readouterr().err == "F: TLS is not yet supported by dicomwire\n"
+    assert capsys.readouterr().err.endswith("F: 000b:0004 Unable to load private TLS key from 'nokey.pem'\n")
 
 
 # -- run_tool and settings ------------------------------------------------------------

@@ -114,10 +114,10 @@ def test_accepted_combinations(argv: list[str]) -> None:
     parse(*argv)
 
 
-def test_tls_is_refused_clearly() -> None:
-    result = run_ours_sync("+tla", *BASE)
+def test_a_missing_tls_key_stops_before_connecting() -> None:
+    result = run_ours_sync("+tls", "nokey.pem", "nocert.pem", *BASE)
     assert result.code == 1
-    assert "TLS is not yet supported" in result.stderr
+    assert "F: 000b:0004 Unable to load private TLS key from 'nokey.pem'" in result.stderr
 
 
 def test_help_lists_every_man_page_option(capsys: pytest.CaptureFixture[str]) -> None:

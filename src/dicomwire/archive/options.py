@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from dicomwire import uids
 from dicomwire.config import Timeouts
+from dicomwire.net.tls import TLSSettings
+from dicomwire.ul.identity import IdentityPolicy
 
 __all__ = ["ArchiveOptions", "MoveRestriction", "StoredFormat"]
 
@@ -98,3 +100,7 @@ class ArchiveOptions:
     stored_format: StoredFormat = field(default_factory=StoredFormat)
     # where the index lives; None: SQLite in the first storage area (see Archive)
     index_url: str | None = None
+    # who may associate by user identity (AcceptorSettings.identity); None: anyone
+    identity: IdentityPolicy | None = None
+    # TLS for every association, incoming and to C-MOVE destinations; None: plain TCP
+    tls: TLSSettings | None = None

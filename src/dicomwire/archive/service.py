@@ -38,6 +38,7 @@ from dicomwire.net.server import AssociationEvents
 from dicomwire.net.tasks import until_first
 from dicomwire.services.retrieve_scp import SubAssociationSettings
 from dicomwire.services.server import Server
+from dicomwire.ul.identity import IdentityRejection, answer_identity
 from dicomwire.ul.pdu import AAssociateRJ, AAssociateRQ
 
 __all__ = ["INDEX_FILE", "Archive"]
@@ -76,6 +77,7 @@ class _ArchiveServer(Server):
             timeouts=options.timeouts,
             compression_level=options.stored_format.compression_level,
             observer=observer,
+            tls=options.tls.context(server_side=False) if options.tls is not None else None,
         )
         super().__init__(
             settings,
@@ -86,6 +88,7 @@ class _ArchiveServer(Server):
             retrieve=sub_associations,
             observer=observer,
             events=events,
+            tls=options.tls,
         )
         self.archive = archive
 
@@ -192,11 +195,17 @@ class Archive:
             timeouts=options.timeouts,
             reject_without_contexts=False,  # dcmqrscp accepts, every context refused
             host_lookup=options.host_lookup,
+            identity=options.identity,
         )
 
     def _check(self, request: AAssociateRQ, peer: tuple[str, int]) -> AAssociateRJ | None:
         rejection = self.policy.check(request, peer)
         if rejection is None and self.policy.wants_shutdown(request):
+            # only a peer whose identity passes may stop the archive (negotiate() checks it
+            # after this check, too late for a request that is rejected here anyway)
+            identity = answer_identity(self.options.identity, request.user_information.user_identity_rq, peer)
+            if isinstance(identity, IdentityRejection):
+                return identity
             log.warning("shutdown requested by %s (%s)", request.calling_ae, peer[0])
             self.shutdown_requested.set()
             return AAssociateRJ(1, 1, 1)

@@ -18,18 +18,23 @@ from dicomwire import uids
 from dicomwire.config import AcceptorSettings, Timeouts
 from dicomwire.dcmtk.acceptorlog import DcmrecvAssociationLog, association_logger
 from dicomwire.dcmtk.cmdline import options
+from dicomwire.dcmtk.cmdline.identity import add_identity_options, check_identity_options, identity_policy
+from dicomwire.dcmtk.cmdline.tlsoptions import build_tls
 from dicomwire.dcmtk.log import app_logger
 from dicomwire.dcmtk.naming import DcmtkNaming, FileNaming
 from dicomwire.dcmtk.profiles import ProfileError, acceptor_choice, load_profile, load_profiles
 from dicomwire.dcmtk.scplog import DcmtkMessageLog
 from dicomwire.services.contexts import all_storage_contexts
+from dicomwire.services.identity import UsersFileError
 from dicomwire.services.server import Server
 from dicomwire.services.storage import FsyncPolicy, StorageSCP, StoreOutcome
+from dicomwire.ul.identity import IdentityPolicy
 
 PROG = "dcmrecv"
 EXIT_INVALID_OUTPUT_DIRECTORY = 45
 EXIT_CANNOT_START_SCP = 64
 EXIT_INVALID_ASSOCIATION_CONFIG = 66
+EXIT_CANNOT_CREATE_TRANSPORT_LAYER = 71
 # DCMTK sets a 60 s network send/receive timeout on every association it accepts.
 SOCKET_TIMEOUT = 60.0
 # dcmrecv has no option for it; DCMTK does not fsync either (the rename stays atomic).
@@ -73,9 +78,12 @@ def build_parser() -> options.DcmtkParser:
         "do not resolve peer addresses to host names",
         dest="disable_host_lookup",
     )
-    options.add_tls_options(p, acceptor=True)
+    add_identity_options(p)
+    options.add_tls_options(p, acceptor=True, setup_exit=EXIT_CANNOT_CREATE_TRANSPORT_LAYER)
+    p.tls_deferred = True
     _add_output_options(p)
     p.add_check(_check_storage_mode)
+    p.add_check(check_identity_options)
     return p
 
 
@@ -229,7 +237,9 @@ def storage_scp(
     )
 
 
-def acceptor_settings(ns: argparse.Namespace, supported: Mapping[str, Sequence[str]]) -> AcceptorSettings:
+def acceptor_settings(
+    ns: argparse.Namespace, supported: Mapping[str, Sequence[str]], identity: IdentityPolicy | None = None
+) -> AcceptorSettings:
     net = options.network_settings(ns, default_ae_title="DCMRECV")
     settings = AcceptorSettings(
         ae_title=net.ae_title,
@@ -237,6 +247,7 @@ def acceptor_settings(ns: argparse.Namespace, supported: Mapping[str, Sequence[s
         max_pdu_length=net.max_pdu,
         timeouts=Timeouts(socket=SOCKET_TIMEOUT, acse=net.acse_timeout, dimse=net.dimse_timeout),
         host_lookup=not ns.disable_host_lookup,
+        identity=identity,
     )
     return association_logger(settings, app_logger(PROG), _dump_level(ns))
 
@@ -254,6 +265,11 @@ async def run(ns: argparse.Namespace) -> int:
     supported = supported_contexts(ns, log)
     if supported is None:
         return EXIT_INVALID_ASSOCIATION_CONFIG
+    try:
+        identity = identity_policy(ns)
+    except UsersFileError as exc:
+        log.fatal("cannot load users file: %s", exc)
+        return EXIT_INVALID_ASSOCIATION_CONFIG
     if not os.path.isdir(ns.output_directory):
         log.fatal("cannot specify output directory: Directory does not exist")
         return EXIT_INVALID_OUTPUT_DIRECTORY
@@ -262,10 +278,13 @@ async def run(ns: argparse.Namespace) -> int:
         return EXIT_INVALID_OUTPUT_DIRECTORY
     messages = DcmtkMessageLog(log)
     scp = storage_scp(ns, messages.stored)
-    settings = acceptor_settings(ns, supported)
+    settings = acceptor_settings(ns, supported, identity)
     events = DcmrecvAssociationLog(settings, log, _dump_level(ns))
-    server = Server(settings, store=scp, observer=messages, events=events)
     log.info("starting service class provider and listening ...")
+    stop = build_tls(ns, log)  # where DCMTK's dcmrecv sets its TLS layer up
+    if stop is not None:
+        return stop
+    server = Server(settings, store=scp, observer=messages, events=events, tls=ns.tls_context)
     try:
         await server.start(None, ns.port)
     except OSError as exc:

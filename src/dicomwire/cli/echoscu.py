@@ -79,7 +79,7 @@ def requestor_settings(ns: argparse.Namespace) -> RequestorSettings:
 async def run(ns: argparse.Namespace) -> int:
     log = app_logger(PROG)
     try:
-        assoc = await request_association(log, ns.peer, ns.port, requestor_settings(ns))
+        assoc = await request_association(log, ns.peer, ns.port, requestor_settings(ns), tls=ns.tls_context)
     except AssociationFailed:
         return 1
     if not assoc.contexts:

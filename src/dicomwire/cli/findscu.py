@@ -530,7 +530,7 @@ async def run(ns: argparse.Namespace) -> int:
             return EXIT_COMMAND_LINE
     try:
         assoc = await request_association(
-            log, ns.peer, ns.port, requestor_settings(ns), failure_level=logging.ERROR
+            log, ns.peer, ns.port, requestor_settings(ns), failure_level=logging.ERROR, tls=ns.tls_context
         )
     except AssociationFailed:
         return EXIT_ASSOCIATION

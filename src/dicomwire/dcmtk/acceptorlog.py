@@ -20,7 +20,9 @@ from pydicom.datadict import keyword_for_tag
 
 from dicomwire.config import AcceptorSettings, RequestCheck
 from dicomwire.dcmtk.formats.assocdump import dump_association
-from dicomwire.errors import AssociationAborted, DicomWireError, DimseTimeout
+from dicomwire.dcmtk.formats.tlsdump import connection_details
+from dicomwire.dcmtk.netreport import tls_condition
+from dicomwire.errors import AssociationAborted, DicomWireError, DimseTimeout, TLSHandshakeError
 from dicomwire.net.association import Association
 from dicomwire.net.server import AssociationLog, negotiate
 from dicomwire.services.stream_walk import IncompleteDataset
@@ -60,7 +62,7 @@ def association_logger(settings: AcceptorSettings, log: logging.Logger, level: i
     """``settings`` with a request check that logs the request's dump at ``level``
     (and then defers to the check ``settings`` already had)."""
     previous: RequestCheck | None = settings.check
-    plain = replace(settings, check=None)
+    plain = replace(settings, check=None, identity=None)  # the identity is verified once, later
 
     def check(request: AAssociateRQ, peer: tuple[str, int]) -> AAssociateRJ | None:
         if previous is not None and (rejection := previous(request, peer)) is not None:
@@ -85,6 +87,11 @@ class DcmrecvAssociationLog(AssociationLog):
         self.log = log
         self.level = level
 
+    def received(self, assoc: Association, request: AAssociateRQ) -> None:
+        if assoc.tls is not None and self.log.isEnabledFor(logging.DEBUG):
+            self.log.debug("%s", connection_details(assoc.tls))
+        super().received(assoc, request)
+
     def acknowledged(self, assoc: Association) -> None:
         self.log.info("Association Acknowledged (Max Send PDV: %d)", max(assoc.peer_max_pdu_length - 12, 0))
         if assoc.request is not None and self.log.isEnabledFor(self.level):
@@ -99,6 +106,10 @@ class DcmrecvAssociationLog(AssociationLog):
             self.log.info("Received Association Abort Request")  # the peer's A-ABORT: no detail
         else:
             super().aborted(assoc, error)
+
+    def handshake_failed(self, address: str, error: TLSHandshakeError) -> None:
+        # DcmSCP's line: the condition's text without its code
+        self.log.error("Could not receive association request: %s", tls_condition(error).split(" ", 1)[1])
 
     def failed(self, assoc: Association, error: DicomWireError) -> None:
         if isinstance(error, DimseTimeout):  # -td: DcmSCP only says so at debug level

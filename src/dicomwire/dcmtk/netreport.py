@@ -7,10 +7,12 @@ and people grep for these lines, so we print the same ones.
 from __future__ import annotations
 
 import logging
+import ssl
 from typing import Final
 
 from dicomwire.config import RequestorSettings
 from dicomwire.dcmtk.formats.assocdump import dump_association
+from dicomwire.dcmtk.formats.tlsdump import connection_details
 from dicomwire.errors import (
     AcseTimeout,
     AssociationAborted,
@@ -20,6 +22,7 @@ from dicomwire.errors import (
     DicomWireError,
     NetworkTimeout,
     RemoteProtocolError,
+    TLSHandshakeError,
 )
 from dicomwire.net.association import Association
 from dicomwire.net.client import open_association
@@ -87,6 +90,8 @@ def report_rejection(log: logging.Logger, exc: AssociationRejected, level: int =
 
 def failure_text(exc: DicomWireError) -> str:
     """``0006:xxxx Text`` as DCMTK's condition for a failed request."""
+    if isinstance(exc, TLSHandshakeError):
+        return tls_condition(exc)
     if isinstance(exc, ConnectError):
         if exc.unknown_host:
             return f"0006:0320 {exc}"
@@ -96,6 +101,21 @@ def failure_text(exc: DicomWireError) -> str:
     if isinstance(exc, AssociationAborted):
         return PEER_ABORTED
     return f"0006:0321 {exc}"
+
+
+# DCMTK numbers an OpenSSL reason of the SSL library as 000b:(0800 + reason).
+_TLS_REASON_OFFSET = 0x800
+
+
+def tls_condition(exc: TLSHandshakeError) -> str:
+    """DCMTK's condition for a failed TLS handshake: ``000b:0886 TLS error: certificate verify failed``."""
+    if exc.code:
+        return f"000b:{_TLS_REASON_OFFSET + exc.code:04x} TLS error: {exc.reason}"
+    if exc.reason == "timeout":
+        return "000b:000b TLS read operation did not complete (SSL_ERROR_WANT_READ)"
+    if exc.reason == "syscall":
+        return "000b:0017 OpenSSL I/O error (SSL_ERROR_SYSCALL)"
+    return f"0006:031c TCP Initialization Error: {exc}"
 
 
 def report_association_failure(log: logging.Logger, exc: DicomWireError, level: int = logging.FATAL) -> None:
@@ -118,10 +138,11 @@ async def request_association(
     *,
     dump_level: int = logging.DEBUG,
     failure_level: int = logging.FATAL,
+    tls: ssl.SSLContext | None = None,
 ) -> Association:
     """DCMTK's request sequence: dump the request, ``Requesting Association``,
-    connect, report a failure in DCMTK's words (then raise AssociationFailed),
-    dump the negotiated parameters."""
+    connect (over TLS with ``tls``), report a failure in DCMTK's words (then
+    raise AssociationFailed), dump the negotiated parameters."""
     if log.isEnabledFor(dump_level):
         log.log(dump_level, "Request Parameters:\n%s", "\n".join(dump_association(settings.build_request())))
     log.info("Requesting Association")
@@ -133,10 +154,12 @@ async def request_association(
         )
         raise AssociationFailed("no presentation context to propose")
     try:
-        assoc = await open_association(peer, port, settings)
+        assoc = await open_association(peer, port, settings, tls=tls)
     except DicomWireError as exc:
         report_association_failure(log, exc, failure_level)
         raise AssociationFailed(str(exc)) from exc
+    if assoc.tls is not None and log.isEnabledFor(logging.DEBUG):
+        log.debug("%s", connection_details(assoc.tls))
     if log.isEnabledFor(dump_level) and assoc.request is not None and assoc.accept is not None:
         log.log(
             dump_level,

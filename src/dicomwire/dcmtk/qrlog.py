@@ -19,6 +19,8 @@ from collections import Counter
 from typing import Final
 
 from dicomwire.dcmtk.formats.dimse import dump_message
+from dicomwire.dcmtk.formats.tlsdump import connection_details
+from dicomwire.dcmtk.netreport import tls_condition
 from dicomwire.dcmtk.status import dcmtk_status_string
 from dicomwire.dimse.messages import (
     CEchoRQ,
@@ -32,10 +34,11 @@ from dicomwire.dimse.messages import (
     CStoreRSP,
     Message,
 )
-from dicomwire.errors import AssociationAborted
+from dicomwire.errors import AssociationAborted, TLSHandshakeError
 from dicomwire.net.association import Association
 from dicomwire.net.server import TOO_MANY_ASSOCIATIONS
 from dicomwire.uids import dcmtk_modality_prefix
+from dicomwire.ul.identity import IdentityRejection
 from dicomwire.ul.pdu import AAssociateRJ, AAssociateRQ
 
 __all__ = ["DcmqrscpAssociationLog", "DcmqrscpMessageLog"]
@@ -100,11 +103,16 @@ class DcmqrscpAssociationLog:
         self.log = log
 
     def received(self, assoc: Association, request: AAssociateRQ) -> None:
+        if assoc.tls is not None and self.log.isEnabledFor(logging.DEBUG):
+            self.log.debug("%s", connection_details(assoc.tls))
         self.log.info(
             "Association Received (%s:%s -> %s)", assoc.peer_hostname, request.calling_ae, request.called_ae
         )
 
     def refused(self, assoc: Association, rejection: AAssociateRJ, why: str) -> None:
+        if isinstance(rejection, IdentityRejection):  # dicomwire's --users: its own words
+            self.log.info("Refusing Association (%s)", why)
+            return
         reason = "TooManyAssociations" if why == TOO_MANY_ASSOCIATIONS else _REFUSALS.get(rejection.reason)
         self.log.info("Refusing Association (%s)", reason or "NoReason")
 
@@ -116,3 +124,7 @@ class DcmqrscpAssociationLog:
 
     def aborted(self, assoc: Association, error: AssociationAborted) -> None:
         self.log.info("Association Aborted")
+
+    def handshake_failed(self, address: str, error: TLSHandshakeError) -> None:
+        # storescp's line (DCMTK's dcmqrscp has no TLS)
+        self.log.error("Receiving Association failed: %s", tls_condition(error))

@@ -14,6 +14,7 @@ import collections
 import itertools
 import logging
 import socket
+import ssl
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, cast
@@ -300,6 +301,14 @@ class Association(asyncio.Protocol):
             waiter.set_exception(error)
         if not self._closed.done():
             self._closed.set_result(None)
+
+    @property
+    def tls(self) -> ssl.SSLObject | None:
+        """The TLS session of the connection (cipher, version, peer certificate), None over plain TCP."""
+        if self._transport is None:
+            return None
+        tls_object: ssl.SSLObject | None = self._transport.get_extra_info("ssl_object")
+        return tls_object
 
     @property
     def contexts(self) -> dict[int, AcceptedContext]:

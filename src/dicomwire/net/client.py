@@ -12,8 +12,15 @@ from typing import Any
 
 from dicomwire import uids
 from dicomwire.config import ContextSpec, RequestorSettings, Timeouts
-from dicomwire.errors import AssociationAborted, AssociationRejected, ConnectError, NetworkTimeout
+from dicomwire.errors import (
+    AssociationAborted,
+    AssociationRejected,
+    ConnectError,
+    NetworkTimeout,
+    TLSHandshakeError,
+)
 from dicomwire.net.association import Association, SinkFactory
+from dicomwire.net.tls import TLSSettings, as_context, handshake_error
 from dicomwire.ul.items import (
     PresentationContextRQ,
     RoleSelection,
@@ -32,17 +39,20 @@ async def open_association(
     port: int,
     settings: RequestorSettings,
     *,
-    ssl: _ssl.SSLContext | None = None,
+    tls: TLSSettings | _ssl.SSLContext | None = None,
     sink_factory: SinkFactory | None = None,
 ) -> Association:
     """Connect, negotiate and return an established association.
 
-    Raises ConnectError / NetworkTimeout when the peer cannot be reached,
-    AssociationRejected when it says no, AcseTimeout when it says nothing.
+    Raises ConnectError / NetworkTimeout when the peer cannot be reached
+    (TLSHandshakeError when the TLS handshake fails), AssociationRejected when
+    it says no, AcseTimeout when it says nothing; TLSSetupError when ``tls``
+    cannot be made into an SSL context.
     """
     request = settings.build_request()
     loop = asyncio.get_running_loop()
     timeouts = settings.timeouts
+    context = as_context(tls, server_side=False)
 
     def factory() -> Association:
         return Association(
@@ -53,7 +63,9 @@ async def open_association(
         )
 
     try:
-        assoc = await asyncio.wait_for(_connect(loop, host, port, factory, ssl), timeouts.connect)
+        assoc = await asyncio.wait_for(
+            _connect(loop, host, port, factory, context, timeouts), timeouts.connect
+        )
     except TimeoutError:
         raise NetworkTimeout(f"no connection to {host}:{port} within {timeouts.connect:g} s") from None
     try:
@@ -83,8 +95,13 @@ async def _connect(
     port: int,
     factory: Callable[[], Association],
     ssl: _ssl.SSLContext | None,
+    timeouts: Timeouts,
 ) -> Association:
-    """Try each address of ``host`` in turn; errors carry the OS's words."""
+    """Try each address of ``host`` in turn; errors carry the OS's words.
+
+    The TLS handshake is bounded (``Timeouts.handshake``) even without a connect
+    timeout: a peer that never answers it must not hang the requestor.
+    """
     try:
         addresses = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
@@ -100,12 +117,32 @@ async def _connect(
                 proto=proto,
                 ssl=ssl,
                 server_hostname=host if ssl else None,
+                ssl_handshake_timeout=timeouts.handshake if ssl else None,
             )
             return assoc
+        except _ssl.SSLError as exc:
+            raise handshake_error(exc) from exc
+        except TimeoutError as exc:
+            if ssl is None:
+                raise
+            raise TLSHandshakeError("TLS handshake timed out", reason="timeout") from exc
         except OSError as exc:
+            failure = _handshake_failure(exc) if ssl is not None else None
+            if failure is not None:
+                raise failure from exc
             last = exc
     reason = os.strerror(last.errno) if last is not None and last.errno else str(last)
     raise ConnectError(reason)
+
+
+def _handshake_failure(exc: OSError) -> TLSHandshakeError | None:
+    """The TLS handshake's failure in ``exc`` (None: the TCP connection itself failed)."""
+    if "handshake" in str(exc).lower():  # asyncio's handshake timeout
+        return TLSHandshakeError(f"TLS handshake failed: {exc}", reason="timeout")
+    if isinstance(exc, ConnectionError) and not isinstance(exc, ConnectionRefusedError):
+        # a peer that is not TLS closed on our ClientHello (OpenSSL: SSL_ERROR_SYSCALL)
+        return TLSHandshakeError(f"TLS handshake failed: {exc.strerror or exc}", reason="syscall")
+    return None
 
 
 class associate:
@@ -114,7 +151,8 @@ class associate:
     Pass a :class:`~dicomwire.config.RequestorSettings`, or its fields as keyword
     arguments (``calling_ae=``, ``called_ae=``, ``contexts=``, ...), not both.
     The context manager releases the association on a normal exit and aborts it
-    when the block raises.
+    when the block raises.  ``tls``: a :class:`~dicomwire.net.tls.TLSSettings` or
+    an :class:`ssl.SSLContext` for a TLS connection (PS3.15 Annex B).
     """
 
     def __init__(
@@ -135,7 +173,7 @@ class associate:
         implementation_class_uid: str = uids.DICOMWIRE_IMPLEMENTATION_CLASS_UID,
         implementation_version_name: str = uids.DICOMWIRE_IMPLEMENTATION_VERSION,
         timeouts: Timeouts | None = None,
-        ssl: _ssl.SSLContext | None = None,
+        tls: TLSSettings | _ssl.SSLContext | None = None,
         sink_factory: SinkFactory | None = None,
     ) -> None:
         if settings is None:
@@ -154,12 +192,12 @@ class associate:
                 timeouts=timeouts if timeouts is not None else Timeouts(),
             )
         self.settings = settings
-        self._call = (host, port, ssl, sink_factory)
+        self._call = (host, port, tls, sink_factory)
         self._assoc: Association | None = None
 
     def __await__(self) -> Generator[Any, None, Association]:
-        host, port, ssl, sink_factory = self._call
-        return open_association(host, port, self.settings, ssl=ssl, sink_factory=sink_factory).__await__()
+        host, port, tls, sink_factory = self._call
+        return open_association(host, port, self.settings, tls=tls, sink_factory=sink_factory).__await__()
 
     async def __aenter__(self) -> Association:
         self._assoc = await self

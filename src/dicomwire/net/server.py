@@ -38,9 +38,13 @@ from dicomwire.errors import (
     DicomWireError,
     NetworkError,
     RemoteProtocolError,
+    TLSHandshakeError,
 )
 from dicomwire.net.association import Association, MessageObserver, ReleaseRequested, SinkFactory
-from dicomwire.ul.items import PresentationContextAC, RoleSelection, UserIdentityAC, UserInformation
+from dicomwire.net.tls import TLSSettings, as_context
+from dicomwire.net.tlsaccept import AcceptedTLS
+from dicomwire.ul.identity import IdentityRejection, answer_identity
+from dicomwire.ul.items import PresentationContextAC, RoleSelection, UserInformation
 from dicomwire.ul.negotiation import AcceptedContext, answer_contexts, answer_roles, effective_roles
 from dicomwire.ul.pdu import AAssociateAC, AAssociateRJ, AAssociateRQ, RejectResult, RejectSource
 
@@ -96,9 +100,17 @@ NO_ACCEPTABLE_CONTEXTS: Final = AAssociateRJ(
 def negotiate(
     settings: AcceptorSettings, request: AAssociateRQ, peer: tuple[str, int]
 ) -> tuple[AAssociateAC, dict[int, AcceptedContext]] | AAssociateRJ:
-    """The answer to an A-ASSOCIATE-RQ: an accept with its usable contexts, or a reject."""
+    """The answer to an A-ASSOCIATE-RQ: an accept with its usable contexts, or a reject.
+
+    In order: the settings' ``check``, the user identity (``settings.identity``, see
+    :func:`~dicomwire.ul.identity.answer_identity`: an :class:`IdentityRejection` when it is
+    refused or missing), then the presentation contexts.
+    """
     if settings.check is not None and (rejection := settings.check(request, peer)) is not None:
         return rejection
+    identity = answer_identity(settings.identity, request.user_information.user_identity_rq, peer)
+    if isinstance(identity, IdentityRejection):
+        return identity
     supported = (
         settings.supported if settings.supported_for is None else settings.supported_for(request, peer)
     )
@@ -111,13 +123,12 @@ def negotiate(
     contexts = _usable_contexts(request, answers, roles)
     if not contexts and settings.reject_without_contexts:
         return NO_ACCEPTABLE_CONTEXTS
-    identity = request.user_information.user_identity_rq
     info = UserInformation(
         max_length=settings.max_pdu_length,
         implementation_class_uid=settings.implementation_class_uid,
         implementation_version_name=settings.implementation_version_name,
         role_selections=roles,
-        user_identity_ac=UserIdentityAC() if identity and identity.positive_response_requested else None,
+        user_identity_ac=identity,
     )
     accept = AAssociateAC(
         called_ae=request.called_ae,
@@ -164,6 +175,8 @@ class AssociationEvents(Protocol):
 
     def aborted(self, assoc: Association, error: AssociationAborted) -> None: ...
 
+    def handshake_failed(self, address: str, error: TLSHandshakeError) -> None: ...
+
 
 class AssociationLog:
     """The library's own lines for :class:`AssociationEvents` (also dcmrecv's wording)."""
@@ -191,6 +204,9 @@ class AssociationLog:
 
     def aborted(self, assoc: Association, error: AssociationAborted) -> None:
         log.info("Association Aborted: %s", error)
+
+    def handshake_failed(self, address: str, error: TLSHandshakeError) -> None:
+        log.error("TLS connection from %s failed: %s", address, error)
 
     def failed(self, assoc: Association, error: DicomWireError) -> None:
         """The association is aborted because of ``error``: a timeout, the peer's protocol
@@ -221,14 +237,14 @@ class Server:
         settings: AcceptorSettings,
         handlers: Mapping[type[Message], Handler],
         *,
-        ssl: _ssl.SSLContext | None = None,
+        tls: TLSSettings | _ssl.SSLContext | None = None,
         sink_factory: Callable[[Association], SinkFactory | None] | None = None,
         observer: MessageObserver | None = None,
         events: AssociationEvents | None = None,
     ) -> None:
         self.settings = settings
         self.handlers = dict(handlers)
-        self._ssl = ssl
+        self._ssl = as_context(tls, server_side=True)
         self._sink_factory = sink_factory
         self._observer = observer
         self.events: AssociationEvents = events if events is not None else AssociationLog()
@@ -236,12 +252,13 @@ class Server:
         self._tasks: set[asyncio.Task[None]] = set()
         self._active = 0
         self._waiting: dict[Association, None] = {}  # insertion order = oldest first
+        self._handshaking: dict[AcceptedTLS, None] = {}  # oldest first
         self.associations_served = 0
 
     async def start(self, host: str | None, port: int) -> None:
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            self._new_association, host, port, ssl=self._ssl, reuse_address=True, backlog=_LISTEN_BACKLOG
+            self._new_connection, host, port, reuse_address=True, backlog=_LISTEN_BACKLOG
         )
 
     @property
@@ -265,13 +282,43 @@ class Server:
         if self._server is not None:
             await self._server.wait_closed()
 
-    def _new_association(self) -> Association:
+    def _new_connection(self) -> asyncio.BaseProtocol:
+        if self._ssl is None:
+            return self._track(self._make_association())
+        return self._accept_tls()
+
+    def _make_association(self) -> Association:
         assoc = Association(
             requestor=False, max_pdu_length=self.settings.max_pdu_length, timeouts=self.settings.timeouts
         )
         if self._sink_factory is not None:
             assoc.assembler.sink_factory = self._sink_factory(assoc)
         assoc.observer = self._observer
+        return assoc
+
+    def _accept_tls(self) -> AcceptedTLS:
+        """A connection on a TLS port: its association begins once the handshake is done."""
+        assert self._ssl is not None
+        if len(self._handshaking) >= self.settings.max_waiting:
+            oldest = next(iter(self._handshaking))
+            log.warning("Too many connections in a TLS handshake; dropping the oldest")
+            oldest.drop()
+        connection: AcceptedTLS
+
+        def opened() -> Association:
+            self._handshaking.pop(connection, None)
+            return self._track(self._make_association())
+
+        def failed(address: str, error: TLSHandshakeError) -> None:
+            self._handshaking.pop(connection, None)
+            self.events.handshake_failed(address, error)
+
+        connection = AcceptedTLS(self._ssl, opened, failed, self.settings.timeouts.handshake)
+        self._handshaking[connection] = None
+        return connection
+
+    def _track(self, assoc: Association) -> Association:
+        """Serve ``assoc`` in a task of its own (its connection is about to be made)."""
         if len(self._waiting) >= self.settings.max_waiting:
             oldest = next(iter(self._waiting))
             del self._waiting[oldest]
@@ -374,6 +421,8 @@ class Server:
         outcome = negotiate(self.settings, request, peer)
         if isinstance(outcome, AAssociateRJ):
             why = NO_CONTEXTS if outcome is NO_ACCEPTABLE_CONTEXTS else REJECTED_BY_CHECK
+            if isinstance(outcome, IdentityRejection):
+                why = outcome.why
             self.events.refused(assoc, outcome, why)
             assoc.send_reject(outcome)
             return False

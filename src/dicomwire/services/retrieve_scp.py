@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Protocol
@@ -85,6 +86,8 @@ class SubAssociationSettings:
     implementation_version_name: str = uids.DICOMWIRE_IMPLEMENTATION_VERSION
     # sees every message on the associations to destinations (a tool logs them)
     observer: MessageObserver | None = None
+    # the associations to destinations go over TLS with this (a requestor's context)
+    tls: ssl.SSLContext | None = None
 
 
 # -- counting ------------------------------------------------------------------------------------
@@ -438,7 +441,7 @@ async def _connect(
     )
     host, port = where
     try:
-        sub = await open_association(host, port, request)
+        sub = await open_association(host, port, request, tls=settings.tls)
     except (DicomWireError, OSError) as exc:
         log.warning("C-MOVE: cannot associate with %s (%s:%d): %s", destination, host, port, exc)
         return None

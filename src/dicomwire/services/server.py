@@ -37,6 +37,7 @@ from dicomwire.dimse.messages import (
 from dicomwire.net.association import Association, MessageObserver, SinkFactory
 from dicomwire.net.server import AssociationEvents, Handler
 from dicomwire.net.server import Server as _BaseServer
+from dicomwire.net.tls import TLSSettings
 from dicomwire.services.handlers import (
     AcceptEcho,
     EchoHandler,
@@ -104,7 +105,7 @@ class Server(_BaseServer):
         move: MoveHandler | None = None,
         get: GetHandler | None = None,
         retrieve: SubAssociationSettings | None = None,
-        ssl: _ssl.SSLContext | None = None,
+        tls: TLSSettings | _ssl.SSLContext | None = None,
         observer: MessageObserver | None = None,
         events: AssociationEvents | None = None,
     ) -> None:
@@ -127,7 +128,7 @@ class Server(_BaseServer):
         super().__init__(
             settings if settings is not None else AcceptorSettings(),
             table,
-            ssl=ssl,
+            tls=tls,
             sink_factory=(lambda assoc: _sink_factory(streaming, assoc)) if streaming is not None else None,
             observer=observer,
             events=events,

@@ -12,8 +12,10 @@ What DCMTK 3.6.7 does, observed with the Debian build, and what we do:
   compressed ``+x`` choice, ``--padding-create not allowed with --write-dataset``,
   ``--compression-level only allowed with --propose-deflated, --write-xfer-deflated or
   --write-xfer-same``, ``cannot disable all Q/R models``, ``--assoc-config-file not
-  allowed with --prefer-X`` / ``--propose-X``.  There are no TLS options: ``+tls`` is an
-  unknown option, as in DCMTK.
+  allowed with --prefer-X`` / ``--propose-X``.
+* TLS (ours: DCMTK 3.6.7's dcmqrscp has none): dcmrecv's acceptor group, for the
+  incoming associations and those to C-MOVE destinations; a TLS layer that cannot be
+  set up exits 10 like any other start-up failure.
 * Exit 10 for everything at start-up: a missing or bad configuration file (``F: cannot
   access FILE: No such file or directory``, ``F: bad config file: FILE``), a port in use
   (``F: cannot initialize network: 0006:031c TCP Initialization Error: Address already in

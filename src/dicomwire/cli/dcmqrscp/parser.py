@@ -19,6 +19,7 @@ from dicomwire.cli.dcmqrscp.profiles import (
     read_association_profiles,
 )
 from dicomwire.dcmtk.cmdline import options
+from dicomwire.dcmtk.cmdline.identity import add_identity_options, check_identity_options
 from dicomwire.dcmtk.cmdline.outputs import (
     NOT_WHEN_BIT_PRESERVING,
     WRITE_XFER,
@@ -39,6 +40,7 @@ from dicomwire.dcmtk.cmdline.syntaxes import (
     add_proposal_options,
 )
 from dicomwire.dcmtk.log import app_logger
+from dicomwire.dcmtk.qrconfig import EXIT_CONFIG_ERROR
 
 __all__ = ["DEFAULT_CONFIG_FILE", "EXIT_UNSUPPORTED", "PROG", "build_parser"]
 
@@ -65,6 +67,8 @@ def build_parser(config_default: str = DEFAULT_CONFIG_FILE) -> options.DcmtkPars
     _add_config_option(p, config_default)
     _add_database_options(p)
     _add_network_options(p)
+    # DCMTK 3.6.7's dcmqrscp has no TLS: ours takes the acceptor group of dcmrecv.
+    options.add_tls_options(p, acceptor=True, extension=True, setup_exit=EXIT_CONFIG_ERROR)
     _add_charset_options(p)
     add_output_options(p)
     p.add_check(check_command_line)
@@ -168,6 +172,7 @@ def _add_network_options(p: options.DcmtkParser) -> None:
     add("-dhl", "--disable-host-lookup", "do not look up host names", dest="disable_host_lookup")
     add(None, "--refuse", "refuse every association")
     add(None, "--reject", "reject peers sending no implementation UID")
+    add_identity_options(p)
     add(None, "--ignore", "take the instances but do not write them")
     add("-up", "--uid-padding", "quietly fix UIDs padded with spaces", dest="uid_padding")
 
@@ -272,4 +277,5 @@ _STEPS: Final[tuple[Callable[[argparse.Namespace, Sequence[str]], None], ...]] =
     _encoding,
     check_padding,
     check_compression_level,
+    check_identity_options,  # dicomwire's own, last
 )

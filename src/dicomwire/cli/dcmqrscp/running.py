@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import errno
 import importlib
 import logging
@@ -24,6 +25,7 @@ from dicomwire.cli.dcmqrscp.mapping import archive_config, archive_options
 from dicomwire.cli.dcmqrscp.parser import DEFAULT_CONFIG_FILE, EXIT_UNSUPPORTED, PROG, build_parser
 from dicomwire.cli.dcmqrscp.profiles import negotiates_beyond_contexts
 from dicomwire.dcmtk.cmdline import options
+from dicomwire.dcmtk.cmdline.identity import identity_policy
 from dicomwire.dcmtk.log import app_logger
 from dicomwire.dcmtk.qrconfig import (
     DEFAULT_PORT,
@@ -33,6 +35,8 @@ from dicomwire.dcmtk.qrconfig import (
     load_qrconfig,
 )
 from dicomwire.dcmtk.qrlog import DcmqrscpAssociationLog, DcmqrscpMessageLog
+from dicomwire.services.identity import UsersFileError
+from dicomwire.ul.identity import IdentityPolicy
 
 if sys.platform != "win32":
     import grp
@@ -47,6 +51,7 @@ __all__ = [
     "listen_failure",
     "listen_port",
     "load_configuration",
+    "load_identity",
     "refuse_unsupported",
     "run",
 ]
@@ -246,9 +251,19 @@ def builtin_banner(archive: Archive, port: int) -> str:
     )
 
 
-def _archive(config: ArchiveConfig, ns: argparse.Namespace, log: logging.Logger) -> Archive:
+def load_identity(ns: argparse.Namespace) -> IdentityPolicy | None:
+    """``--users FILE``: read before the archive starts (and before privileges are dropped)."""
     try:
-        options = archive_options(ns, config)
+        return identity_policy(ns)
+    except UsersFileError as exc:
+        raise _fatal(f"cannot load users file: {exc}") from None
+
+
+def _archive(
+    config: ArchiveConfig, ns: argparse.Namespace, log: logging.Logger, identity: IdentityPolicy | None = None
+) -> Archive:
+    try:
+        options = dataclasses.replace(archive_options(ns, config), identity=identity, tls=ns.tls_settings)
         events = DcmqrscpAssociationLog(log)
         return Archive(config, options, observer=DcmqrscpMessageLog(log), events=events)
     except ValueError as exc:
@@ -261,7 +276,8 @@ async def _run(ns: argparse.Namespace, log: logging.Logger) -> int:
     check_storage_areas(config, create=configuration.builtin)
     refuse_unsupported(ns)
     port = listen_port(ns, config)
-    archive = _archive(config, ns, log)
+    identity = load_identity(ns)
+    archive = _archive(config, ns, log, identity)
     try:
         await _start(archive, port)
         hand_over_index(archive, config)

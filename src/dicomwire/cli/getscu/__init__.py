@@ -135,6 +135,7 @@ def build_parser() -> options.DcmtkParser:
     p.add_subgroup("proposed retrieve transfer syntaxes (outgoing associations)")
     add_proposal_options(p, _PROPOSALS, help_overrides={"-xi": _IMPLICIT_HELP})
     _add_other_network_options(p)
+    options.add_tls_options(p, extension=True)  # DCMTK 3.6.7's getscu has none
     _add_output_options(p)
     p.add_check(_check_options)
     p.set_defaults(banner=p.banner())
@@ -245,7 +246,7 @@ async def _associate(ns: argparse.Namespace, log: logging.Logger, settings: Requ
         log.log(dump_level, "Request Parameters:\n%s", "\n".join(dump_association(settings.build_request())))
     log.info("Requesting Association")
     try:
-        assoc = await open_association(ns.peer, ns.port, settings)
+        assoc = await open_association(ns.peer, ns.port, settings, tls=ns.tls_context)
     except DicomWireError as exc:
         if isinstance(exc, AssociationRejected):  # DCMTK complains of codes it does not know first
             for complaint in rejection_complaints(exc):

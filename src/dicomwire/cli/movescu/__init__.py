@@ -262,7 +262,7 @@ async def _associate(ns: argparse.Namespace, log: logging.Logger) -> Association
         log.debug("Request Parameters:\n%s", "\n".join(dump_association(settings.build_request())))
     log.info("Requesting Association")
     try:
-        assoc = await open_association(ns.peer, ns.port, settings)
+        assoc = await open_association(ns.peer, ns.port, settings, tls=ns.tls_context)
     except AssociationRejected as exc:
         report_rejection(log, exc)
         return EXIT_CANNOT_NEGOTIATE_ASSOCIATION

@@ -96,6 +96,7 @@ def build_parser() -> options.DcmtkParser:
     add_proposal_options(p, ["-x=", "-xe", "-xb", "-xd", "-xi"])
     _add_incoming_options(p)
     _add_other_network_options(p)
+    options.add_tls_options(p, extension=True)  # DCMTK 3.6.7's movescu has none
     _add_movescu_output_options(p)
     for check in _CHECKS:
         p.add_check(check)

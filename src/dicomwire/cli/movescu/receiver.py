@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import ssl
 import sys
 from typing import Final
 
@@ -27,8 +28,9 @@ from dicomwire.dcmtk.naming import DcmtkNaming
 from dicomwire.dimse import status as st
 from dicomwire.dimse.fragments import DatasetSink
 from dicomwire.dimse.messages import CStoreRQ, Message
-from dicomwire.errors import AssociationAborted, DatasetCodecError
+from dicomwire.errors import AssociationAborted, DatasetCodecError, TLSHandshakeError
 from dicomwire.net.association import Association
+from dicomwire.net.tls import TLSSettings
 from dicomwire.services.contexts import all_storage_contexts
 from dicomwire.services.file_meta import read_file_meta
 from dicomwire.services.handlers import AssociationInfo, ReceivedInstance
@@ -146,6 +148,9 @@ class SubAssociationLog:
     def aborted(self, assoc: Association, error: AssociationAborted) -> None:
         pass
 
+    def handshake_failed(self, address: str, error: TLSHandshakeError) -> None:
+        self.log.error("TLS connection from %s failed: %s", address, error)
+
     # -- MessageObserver -------------------------------------------------------------------------
     def __call__(self, assoc: Association, incoming: bool, context_id: int, message: Message) -> None:
         if not incoming or not isinstance(message, CStoreRQ):
@@ -186,6 +191,16 @@ async def start_receiver(ns: argparse.Namespace, log: logging.Logger) -> tuple[S
     settings = acceptor_settings(ns)
     sub_log = SubAssociationLog(log, settings)
     store = MoveStore(ns, log)
-    server = Server(settings, store=store, observer=sub_log, events=sub_log)
+    server = Server(settings, store=store, observer=sub_log, events=sub_log, tls=_receiver_tls(ns, log))
     await server.start(None, ns.retrieve_port)
     return server, store
+
+
+def _receiver_tls(ns: argparse.Namespace, log: logging.Logger) -> ssl.SSLContext | None:
+    """With ``+tls``, the incoming associations are TLS too, with the same key and certificate."""
+    if ns.tls == "anonymous":
+        log.warning("incoming associations stay plain TCP: --anonymous-tls has no certificate to offer")
+    if ns.tls != "enable" or ns.tls_settings is None:
+        return None
+    settings: TLSSettings = ns.tls_settings
+    return settings.context(server_side=True)

@@ -419,7 +419,9 @@ def requestor_settings(
 async def _associate(ns: argparse.Namespace, settings: RequestorSettings, log: logging.Logger) -> Association:
     dump_level = INFO if ns.verbose_pc else logging.DEBUG
     try:
-        assoc = await request_association(log, ns.peer, ns.port, settings, dump_level=dump_level)
+        assoc = await request_association(
+            log, ns.peer, ns.port, settings, dump_level=dump_level, tls=ns.tls_context
+        )
     except AssociationFailed:
         raise _Exit(1) from None
     identity = settings.user_identity

@@ -197,6 +197,11 @@ class DcmtkParser:
         self._defaults: dict[str, Any] = {}
         self._checks: list[Check] = []
         self.logging_options = False
+        # Set by tlsoptions.add_tls_options: "requestor"/"acceptor", and the exit code
+        # of a TLS layer that cannot be set up (DCMTK: 1, dcmrecv 71).
+        self.tls_role: str | None = None
+        self.tls_setup_exit = 1
+        self.tls_deferred = False  # the tool builds its TLS layer itself (tlsoptions.build_tls)
 
     # -- definition -------------------------------------------------------
 

@@ -57,8 +57,9 @@ Shared option groups: :func:`add_general_options`, :func:`add_ae_title_options`,
 :func:`add_repeat_option`, :func:`add_abort_option`), :func:`add_tls_options`.
 Value types: :class:`Integer`, :class:`String`, ``PORT``.
 
-:func:`network_settings` -> :class:`NetworkSettings`; :func:`reject_unsupported_tls`;
-:func:`run_tool` (parse, refuse TLS, ``asyncio.run(run(ns))``, clean up).
+:func:`network_settings` -> :class:`NetworkSettings`;
+:func:`run_tool` (parse, set up TLS, ``asyncio.run(run(ns))``, clean up).  The
+TLS group lives in :mod:`dicomwire.dcmtk.cmdline.tlsoptions` (re-exported here).
 
 Namespace attributes set by the shared groups: ``help``, ``version``,
 ``arguments``, ``verbosity`` (``"fatal"``/``"info"``/``"debug"`` or None),
@@ -81,8 +82,9 @@ from typing import Any
 
 from dicomwire.config import Timeouts
 from dicomwire.dcmtk import log as cli_logging
-from dicomwire.dcmtk.cmdline.engine import Check, DcmtkParser, expand_command_files
+from dicomwire.dcmtk.cmdline.engine import DcmtkParser, expand_command_files
 from dicomwire.dcmtk.cmdline.help import dicomwire_version
+from dicomwire.dcmtk.cmdline.tlsoptions import add_tls_options, finish_tls, prepare_tls
 from dicomwire.dcmtk.cmdline.values import (
     EXIT_COMMANDLINE_SYNTAX_ERROR,
     EXIT_NO_ERROR,
@@ -102,7 +104,6 @@ __all__ = [
     "EXIT_COMMANDLINE_SYNTAX_ERROR",
     "EXIT_NO_ERROR",
     "PORT",
-    "TLS_UNSUPPORTED_MESSAGE",
     "CommandLineError",
     "CommandLineExit",
     "DcmtkParser",
@@ -127,13 +128,13 @@ __all__ = [
     "add_tls_options",
     "dicomwire_version",
     "expand_command_files",
+    "finish_tls",
     "network_settings",
-    "reject_unsupported_tls",
+    "prepare_tls",
     "run_tool",
 ]
 
 AE_TITLE_MAX = 16
-TLS_UNSUPPORTED_MESSAGE = "TLS is not yet supported by dicomwire"
 
 
 # -- shared option groups -------------------------------------------------------------
@@ -331,245 +332,6 @@ def add_other_network_options(
         add_abort_option(parser)
 
 
-# -- TLS -------------------------------------------------------------------------------
-
-_FILE = "[f]ilename"
-_ONLY_WITH_SEED = frozenset({"--write-seed", "--write-seed-file"})
-_PASSWORD_OPTIONS = frozenset({"--std-passwd", "--use-passwd", "--null-passwd"})
-_TLS_FREE = frozenset(
-    {"--disable-tls", "--enable-tls", "--anonymous-tls", "--list-ciphers"}
-    | {"--verify-cert", "--is-root-cert"}
-)
-
-
-def add_tls_options(
-    parser: DcmtkParser, *, acceptor: bool = False, offline_verification: bool = False
-) -> None:
-    """DCMTK's TLS group, parsed (and refused by :func:`reject_unsupported_tls`).
-
-    ``acceptor`` gives the dcmrecv/storescp variant (no ``+tla``, with
-    ``+dp`` and ``-vc``); ``offline_verification`` adds echoscu's ``+vc +rc``.
-    ``+pb`` is left out: the DCMTK 3.6.7 binaries (OpenSSL 3 builds) do not
-    know it either.  The dependency errors DCMTK gives (``--X only allowed
-    with --enable-tls ...``) are reproduced.
-    """
-    add = parser.add_option
-    parser.add_group("transport layer security (TLS) options")
-    parser.add_subgroup("transport protocol stack")
-    add(
-        "-tls",
-        "--disable-tls",
-        "plain TCP/IP, no TLS (default)",
-        dest="tls",
-        const="disable",
-        default="disable",
-    )
-    add(
-        "+tls",
-        "--enable-tls",
-        "TLS with this key and certificate",
-        dest="tls_keys",
-        nargs=2,
-        metavar="[p]rivate key file, [c]ertificate file",
-        sets=("tls", "enable"),
-    )
-    if not acceptor:
-        add(
-            "+tla",
-            "--anonymous-tls",
-            "anonymous TLS, with no certificate of ours",
-            dest="tls",
-            const="anonymous",
-        )
-    parser.add_subgroup("private key password (only with --enable-tls)")
-    add(
-        "+ps",
-        "--std-passwd",
-        "ask for the password on stdin (default)",
-        dest="tls_password_mode",
-        const="prompt",
-        default="prompt",
-    )
-    add(
-        "+pw",
-        "--use-passwd",
-        "take the password from the command line",
-        dest="tls_password",
-        value_help="[p]assword: string ",
-        sets=("tls_password_mode", "given"),
-    )
-    add("-pw", "--null-passwd", "the password is the empty string", dest="tls_password_mode", const="empty")
-    parser.add_subgroup("key and certificate file format")
-    add(
-        "-pem",
-        "--pem-keys",
-        "keys and certificates are PEM files (default)",
-        dest="tls_key_format",
-        const="pem",
-        default="pem",
-    )
-    add("-der", "--der-keys", "keys and certificates are DER files", dest="tls_key_format", const="der")
-    parser.add_subgroup("certification authority")
-    add(
-        "+cf",
-        "--add-cert-file",
-        "trust the certificate in file f",
-        dest="tls_cert_files",
-        action="append",
-        metavar=_FILE,
-    )
-    add(
-        "+cd",
-        "--add-cert-dir",
-        "trust the certificates in directory d",
-        dest="tls_cert_dirs",
-        action="append",
-        metavar="[d]irectory",
-    )
-    add(
-        "+crl",
-        "--add-crl-file",
-        "read a certificate revocation list from f\n(implies --enable-crl-vfy)",
-        dest="tls_crl_files",
-        action="append",
-        metavar=_FILE,
-    )
-    add(
-        "+crv",
-        "--enable-crl-vfy",
-        "check the CRLs for the leaf certificate",
-        dest="tls_crl_check",
-        const="leaf",
-    )
-    add("+cra", "--enable-crl-all", "check the CRLs for the whole chain", dest="tls_crl_check", const="all")
-    parser.add_subgroup("security profile")
-    for short, long, const, text in (
-        ("+py", "--profile-bcp195-nd", "bcp195-nd", "the BCP 195 profile, non-downgrading (default)"),
-        ("+px", "--profile-bcp195", "bcp195", "the BCP 195 profile"),
-        ("+pz", "--profile-bcp195-ex", "bcp195-ex", "the extended BCP 195 profile"),
-        ("+pa", "--profile-aes", "aes", "the AES secure transport profile (retired)"),
-        (
-            "+pn",
-            "--profile-null",
-            "null",
-            "authenticate only, do not encrypt\n(retired; IHE ATNA once used it)",
-        ),
-    ):
-        add(short, long, text, dest="tls_profile", const=const, default="bcp195-nd")
-    parser.add_subgroup("ciphersuite")
-    add(
-        "+cc",
-        "--list-ciphers",
-        "list the TLS ciphersuites we know, then exit",
-        dest="tls_list_ciphers",
-        exclusive=True,
-    )
-    add(
-        "+cs",
-        "--cipher",
-        "offer ciphersuite c as well\n(not with --profile-bcp195-ex)",
-        dest="tls_ciphers",
-        action="append",
-        metavar="[c]iphersuite name",
-    )
-    if acceptor:
-        add(
-            "+dp",
-            "--dhparam",
-            "DH parameters for DH/DSS ciphersuites, from f",
-            dest="tls_dhparam",
-            metavar=_FILE,
-        )
-    parser.add_subgroup("pseudo random generator")
-    add("+rs", "--seed", "take the random seed from file f", dest="tls_seed", metavar=_FILE)
-    add("+ws", "--write-seed", "save the updated seed back (only with --seed)", dest="tls_write_seed")
-    add(
-        "+wf",
-        "--write-seed-file",
-        "save the updated seed in file f",
-        dest="tls_write_seed_file",
-        value_help="[f]ilename: string (only with --seed)",
-        sets=("tls_write_seed", True),
-    )
-    parser.add_subgroup("peer authentication")
-    add(
-        "-rc",
-        "--require-peer-cert",
-        "require a valid peer certificate (default)",
-        dest="tls_peer_cert",
-        const="require",
-        default="require",
-    )
-    if acceptor:
-        add(
-            "-vc",
-            "--verify-peer-cert",
-            "check the peer certificate when there is one",
-            dest="tls_peer_cert",
-            const="verify",
-        )
-    add("-ic", "--ignore-peer-cert", "skip the peer certificate check", dest="tls_peer_cert", const="ignore")
-    if offline_verification:
-        parser.add_subgroup("offline certificate verification")
-        add(
-            "+vc",
-            "--verify-cert",
-            "check certificate f against the CA settings",
-            dest="tls_verify_cert",
-            metavar=_FILE,
-            exclusive=True,
-        )
-        add(
-            "+rc",
-            "--is-root-cert",
-            "tell whether f is a self-signed root CA",
-            dest="tls_is_root_cert",
-            metavar=_FILE,
-            exclusive=True,
-        )
-    tls_names = [o.long for o in parser.options if o.dest.startswith("tls") and o.long]
-    parser.add_check(_tls_dependency_check(tls_names, acceptor))
-
-
-def _tls_dependency_check(names: list[str], acceptor: bool) -> Check:
-    needs = "--enable-tls" if acceptor else "--enable-tls or --anonymous-tls"
-
-    def check(ns: argparse.Namespace, given: Sequence[str]) -> None:
-        used = set(given)
-        for name in names:
-            if name not in used or name in _TLS_FREE:
-                continue
-            if name in _PASSWORD_OPTIONS and ns.tls != "enable":
-                raise CommandLineError(f"{name} only allowed with --enable-tls")
-            if ns.tls == "disable":
-                raise CommandLineError(f"{name} only allowed with {needs}")
-            if name in _ONLY_WITH_SEED and ns.tls_seed is None:
-                raise CommandLineError(f"{name} only allowed with --seed")
-            if name == "--cipher" and ns.tls_profile == "bcp195-ex":
-                raise CommandLineError("--cipher not allowed with --profile-bcp195-ex")
-
-    return check
-
-
-def reject_unsupported_tls(ns: argparse.Namespace, log: Any) -> int | None:
-    """Refuse TLS until dicomwire implements it.
-
-    When the command line asks for TLS (``+tls``/``+tla`` in effect) or for
-    a TLS-only action (``+cc``, ``+vc``, ``+rc``), logs the fatal message
-    ``TLS is not yet supported by dicomwire`` on ``log`` and returns exit code
-    1, which is what DCMTK's tools return when their TLS layer cannot be set
-    up.  Returns None when there is nothing to refuse.  (Other TLS options
-    without ``+tls`` were already rejected by the parser, as DCMTK does.)
-    """
-    wanted = getattr(ns, "tls", "disable") not in (None, "disable") or any(
-        getattr(ns, dest, None) for dest in ("tls_list_ciphers", "tls_verify_cert", "tls_is_root_cert")
-    )
-    if not wanted:
-        return None
-    log.fatal(TLS_UNSUPPORTED_MESSAGE)
-    return EXIT_COMMANDLINE_SYNTAX_ERROR
-
-
 # -- settings ----------------------------------------------------------------------
 
 _FOREVER = 2**31  # seconds; anything longer is "unlimited"
@@ -650,7 +412,7 @@ def run_tool(
     run: Callable[[argparse.Namespace], Awaitable[int]],
     argv: Sequence[str] | None = None,
 ) -> int:
-    """Parse, refuse TLS, run ``run(ns)`` under asyncio, always clean up logging.
+    """Parse, set up TLS, run ``run(ns)`` under asyncio, always clean up logging.
 
     Returns the exit code (never raises SystemExit).  A
     :class:`CommandLineExit` raised inside ``run`` (e.g. via
@@ -658,10 +420,13 @@ def run_tool(
     """
     try:
         ns = parser.parse_args(argv)
-        refused = reject_unsupported_tls(ns, cli_logging.app_logger(parser.prog))
-        if refused is not None:
-            return refused
-        return run_event_loop(_as_coroutine(run, ns))
+        log = cli_logging.app_logger(parser.prog)
+        stop = prepare_tls(parser, ns, log)
+        if stop is not None:
+            return stop
+        code = run_event_loop(_as_coroutine(run, ns))
+        seed_failure = finish_tls(ns, log)
+        return code if seed_failure is None or code != 0 else seed_failure
     except CommandLineExit as exc:
         return exc.exit_code
     except KeyboardInterrupt:
