@@ -13,6 +13,7 @@ import logging
 import socket
 import ssl as _ssl
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Final, Protocol
 
 from dicomwire.config import AcceptorSettings, RequestCheck
@@ -43,7 +44,7 @@ from dicomwire.errors import (
 from dicomwire.net.association import Association, MessageObserver, ReleaseRequested, SinkFactory
 from dicomwire.net.tls import TLSSettings, as_context
 from dicomwire.net.tlsaccept import AcceptedTLS
-from dicomwire.ul.identity import IdentityRejection, answer_identity
+from dicomwire.ul.identity import IdentityPolicy, IdentityRejection, answer_identity
 from dicomwire.ul.items import PresentationContextAC, RoleSelection, UserInformation
 from dicomwire.ul.negotiation import AcceptedContext, answer_contexts, answer_roles, effective_roles
 from dicomwire.ul.pdu import AAssociateAC, AAssociateRJ, AAssociateRQ, RejectResult, RejectSource
@@ -418,7 +419,7 @@ class Server:
             return False
         # Checks see the peer as DCMTK matches it: by looked-up host name (-dhl: address).
         peer = (assoc.peer_hostname or assoc.peer_address[0], assoc.peer_address[1])
-        outcome = negotiate(self.settings, request, peer)
+        outcome = negotiate(await self._verified(request, peer), request, peer)
         if isinstance(outcome, AAssociateRJ):
             why = NO_CONTEXTS if outcome is NO_ACCEPTABLE_CONTEXTS else REJECTED_BY_CHECK
             if isinstance(outcome, IdentityRejection):
@@ -430,6 +431,17 @@ class Server:
         assoc.send_accept(accept, contexts)
         self.events.acknowledged(assoc)
         return True
+
+    async def _verified(self, request: AAssociateRQ, peer: tuple[str, int]) -> AcceptorSettings:
+        """The settings, with the identity's verdict reached in a worker thread: a password
+        hash costs a tenth of a second or more, and the other associations must not wait."""
+        policy = self.settings.identity
+        identity = request.user_information.user_identity_rq
+        if policy is None or identity is None:
+            return self.settings
+        verdict = await asyncio.to_thread(policy.verifier, identity, peer)
+        decided = IdentityPolicy(lambda _identity, _peer: verdict, required=policy.required)
+        return replace(self.settings, identity=decided)
 
     async def _dispatch_loop(self, assoc: Association) -> None:
         while True:
