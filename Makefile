@@ -7,7 +7,7 @@ PORT   ?= 11112
 # apt-get needs root; use sudo without a prompt when we are not root.
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo "sudo -n")
 
-.PHONY: run test lint format docs unit bench bench-echo bench-store bench-archive bench-retrieve dcmtk clean
+.PHONY: run test lint format docs unit bench bench-echo bench-store bench-archive bench-retrieve bench-startup bench-many dcmtk clean
 
 $(STAMP): pyproject.toml
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
@@ -56,7 +56,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench tools docs
 	$(BIN)/ruff format src tests bench tools docs
 
-bench: bench-echo bench-store bench-archive bench-retrieve
+bench: bench-echo bench-store bench-archive bench-retrieve bench-startup bench-many
 
 bench-echo: $(STAMP) dcmtk
 	$(BIN)/python -m bench.echo
@@ -69,6 +69,12 @@ bench-archive: $(STAMP) dcmtk
 
 bench-retrieve: $(STAMP) dcmtk
 	$(BIN)/python -m bench.retrieve
+
+bench-startup: $(STAMP) dcmtk
+	$(BIN)/python -m bench.startup
+
+bench-many: $(STAMP) dcmtk
+	$(BIN)/python -m bench.many
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

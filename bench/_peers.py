@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import os
 import select
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -68,11 +71,15 @@ ae.add_supported_context(Verification)
 ae.start_server(("127.0.0.1", int(sys.argv[1])), block=True)
 """
 
+# pynetdicom's client now and then takes a fast peer's C-ECHO-RSP for an unexpected message
+# and waits out its DIMSE timeout (seen against DCMTK's storescp and ours alike): a short
+# timeout, so that bench.echo can retry such a run soon.
 PYNETDICOM_ECHO_SCU = """
 import sys
 from pynetdicom import AE
 from pynetdicom.sop_class import Verification
 ae = AE(ae_title="ECHOSCU")
+ae.dimse_timeout = 5
 ae.add_requested_context(Verification)
 assoc = ae.associate("127.0.0.1", int(sys.argv[1]), ae_title="ANY-SCP")
 assert assoc.is_established
@@ -131,3 +138,56 @@ def timed(argv: list[str], env: dict[str, str] | None = None) -> float:
     if code != 0:
         raise subprocess.CalledProcessError(code, argv)
     return elapsed
+
+
+# -- servers that fork a child per association (DCMTK's storescp --fork, dcmqrscp) -----------------
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def adopt_orphans() -> bool:
+    """Become the reaper of our descendants' orphans (Linux): the children a forking server
+    leaves when it is ended come to us, not to init, and ``stop_forking`` reaps them."""
+    try:
+        return int(ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def children(pid: int) -> list[int]:
+    """``pid``'s child processes, zombies included (empty once it has gone)."""
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def stop_forking(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:
+    """End a forking server started with ``start_new_session`` and everything it forked.
+
+    DCMTK's servers reap a finished child only when the next association comes, so at the
+    end their last children are zombies: SIGTERM goes to the whole process group, and the
+    children, orphaned, are reaped here (after ``adopt_orphans``; else init reaps them)."""
+    kids = children(proc.pid)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    if proc.poll() is None and wait_for(proc, grace) is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    deadline = time.monotonic() + grace
+    for kid in kids:
+        killed = False
+        while True:
+            try:
+                if os.waitpid(kid, os.WNOHANG)[0]:
+                    break
+            except ChildProcessError:
+                break  # not (or no longer) ours to reap
+            if time.monotonic() > deadline:
+                if killed:
+                    break  # left to init
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(kid, signal.SIGKILL)
+                killed, deadline = True, time.monotonic() + grace
+            time.sleep(0.005)
