@@ -22,7 +22,9 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 from bench._peers import (
     DCMTK_ENV,
@@ -105,10 +107,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--peers", default="dicomwire,dcmtk,pynetdicom", help="comma-separated peers to compare"
     )
+    parser.add_argument("--no-tls", action="store_true", help="leave out the TLS rows")
     args = parser.parse_args(argv)
     names = [name for name in args.peers.split(",") if name in SERVERS and (name != "dcmtk" or have_dcmtk())]
     samples = [floor_rates(10 * args.count)]
     results: dict[tuple[str, str], float] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        tls_names = (
+            [] if args.no_tls else _add_tls_peers(Path(scratch), [n for n in names if n != "pynetdicom"])
+        )
+        _measure(names, tls_names, args, samples, results)
+    _print(samples, results, names, args.count)
+    return 0
+
+
+def _measure(
+    names: list[str],
+    tls_names: list[str],
+    args: argparse.Namespace,
+    samples: list[dict[str, float]],
+    results: dict[tuple[str, str], float],
+) -> None:
+    groups = [names, tls_names] if tls_names else [names]
+    for group in groups:
+        _pairs(group, args, samples, results)
+
+
+def _pairs(
+    names: list[str],
+    args: argparse.Namespace,
+    samples: list[dict[str, float]],
+    results: dict[tuple[str, str], float],
+) -> None:
     for server_name in names:
         make_server, env = SERVERS[server_name]
         port = free_port()
@@ -119,6 +149,35 @@ def main(argv: list[str] | None = None) -> int:
                 what = f"{client_name} -> {server_name}"
                 results[(client_name, server_name)] = rate(client_name, port, count, what)
         samples.append(floor_rates(10 * args.count))
+
+
+def _add_tls_peers(directory: Path, names: list[str]) -> list[str]:
+    """``NAME+tls`` servers and clients: the same programs, the same certificates."""
+    from bench._tls import client_options, pki_in, server_options, with_tls
+
+    pki = pki_in(directory / "pki")
+    for name in names:
+        make_server, server_env = SERVERS[name]
+        command, client_env = CLIENTS[name]
+
+        def tls_server(
+            port: int, make: Callable[[int], list[str]] = make_server, ours: bool = name == "dicomwire"
+        ) -> list[str]:
+            if ours:  # the echo SCP script takes KEY CERT CA after its port
+                return [*make(port), str(pki.server_key), str(pki.server_cert), str(pki.ca_cert)]
+            return with_tls(make(port), server_options(pki))
+
+        def tls_client(port: int, n: int, make: ClientCmd = command) -> list[str]:
+            return with_tls(make(port, n), client_options(pki))
+
+        SERVERS[f"{name}+tls"] = (tls_server, server_env)
+        CLIENTS[f"{name}+tls"] = (tls_client, client_env)
+    return [f"{name}+tls" for name in names]
+
+
+def _print(
+    samples: list[dict[str, float]], results: dict[tuple[str, str], float], names: list[str], count: int
+) -> None:
     floors = {label: max(sample[label] for sample in samples) for label in samples[0]}
     floor = floors[FLOOR]
     print(f"{'client -> server':40} {'echoes/s':>10} {'/ floor':>8} {'us/rt':>7} {'us above floor':>15}")
@@ -128,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label:40} {value:10.0f} {value / floor:8.2f} {1e6 / value:7.1f} {above}")
     ours = results[("dicomwire", "dicomwire")]
     print(
-        f"(floors: timed inside their client over {10 * args.count} round trips, before the pairs and"
+        f"(floors: timed inside their client over {10 * count} round trips, before the pairs and"
         " after each server's, the best kept; two processes: "
         + ", ".join(f"{sample[FLOOR]:.0f}" for sample in samples)
         + "/s; pairs: whole runs of N echoes minus runs of 1)"
@@ -138,7 +197,15 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for other in [name for name in names if name != "dicomwire"]:
         print(f"ratio dicomwire/dicomwire vs {other}/{other}: {ours / results[(other, other)]:.2f}x")
-    return 0
+    tls_ours = results.get(("dicomwire+tls", "dicomwire+tls"))
+    tls_theirs = results.get(("dcmtk+tls", "dcmtk+tls"))
+    plain_theirs = results.get(("dcmtk", "dcmtk"))
+    if tls_ours and tls_theirs and plain_theirs:
+        print(
+            f"over TLS: dicomwire/dicomwire vs dcmtk/dcmtk: {tls_ours / tls_theirs:.2f}x "
+            f"(plain: {ours / plain_theirs:.2f}x); TLS costs each echo of ours "
+            f"{1e6 / tls_ours - 1e6 / ours:.0f} us, of dcmtk's {1e6 / tls_theirs - 1e6 / plain_theirs:.0f} us"
+        )
 
 
 if __name__ == "__main__":
