@@ -7,7 +7,7 @@ PORT   ?= 11112
 # apt-get needs root; use sudo without a prompt when we are not root.
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo "sudo -n")
 
-.PHONY: run test lint format docs unit bench bench-echo bench-store bench-archive bench-retrieve bench-startup bench-many dcmtk clean
+.PHONY: run test lint format docs unit bench bench-echo bench-store bench-archive bench-retrieve bench-startup bench-many bench-index dcmtk clean
 
 $(STAMP): pyproject.toml
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
@@ -15,12 +15,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	@touch $@
 
-# DCMTK is the reference peer of the interop tests and benchmarks; jq runs in a README example.
+# DCMTK is the reference peer of the interop tests and benchmarks; jq runs in a README example;
+# PostgreSQL's server (initdb, pg_ctl) is the archive's shared index in the tests, which start
+# their own server in a temporary directory (Debian keeps it under /usr/lib/postgresql/*/bin).
 dcmtk:
 	@command -v storescp >/dev/null 2>&1 && command -v jq >/dev/null 2>&1 || { \
 	  echo "installing DCMTK (reference peer for interop tests) and jq (the README's examples)"; \
 	  $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq dcmtk jq >/dev/null; }
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { \
+	  echo "installing PostgreSQL (the archive's shared index in the tests)"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; }
 
 # The archive on $(PORT): ./dcmqrscp.cfg when there is one, else the built-in default
 # (AE title ARCHIVE, storage area ./archive, SQLite index inside it).
@@ -56,7 +62,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench tools docs
 	$(BIN)/ruff format src tests bench tools docs
 
-bench: bench-echo bench-store bench-archive bench-retrieve bench-startup bench-many
+bench: bench-echo bench-store bench-archive bench-retrieve bench-startup bench-many bench-index
 
 bench-echo: $(STAMP) dcmtk
 	$(BIN)/python -m bench.echo
@@ -75,6 +81,9 @@ bench-startup: $(STAMP) dcmtk
 
 bench-many: $(STAMP) dcmtk
 	$(BIN)/python -m bench.many
+
+bench-index: $(STAMP)
+	$(BIN)/python -m bench.index
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

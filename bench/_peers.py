@@ -97,7 +97,12 @@ from dicomwire.config import AcceptorSettings
 from dicomwire.services.verification import handle_echo
 
 async def main() -> None:
-    server = Server(AcceptorSettings(), {CEchoRQ: handle_echo})
+    tls = None
+    if len(sys.argv) > 2:  # KEY CERT CA: TLS, as dcmrecv +tls KEY CERT +cf CA
+        from dicomwire.net.tls import TLSSettings
+        key, cert, ca = sys.argv[2:5]
+        tls = TLSSettings(private_key=key, certificate=cert, trusted_certificates=[ca])
+    server = Server(AcceptorSettings(), {CEchoRQ: handle_echo}, tls=tls)
     await server.start("127.0.0.1", int(sys.argv[1]))
     await server.serve_forever()
 

@@ -193,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--peers", default="dicomwire,dcmtk,pynetdicom", help="comma-separated peers")
     parser.add_argument("--work", default=None, help="scratch directory (default: a temporary one)")
+    parser.add_argument("--no-tls", action="store_true", help="leave out the TLS rows")
     args = parser.parse_args(argv)
     names = [n for n in args.peers.split(",") if n in RECEIVERS and (n != "dcmtk" or have_dcmtk())]
     with tempfile.TemporaryDirectory(dir=args.work) as scratch:
@@ -208,24 +209,46 @@ def main(argv: list[str] | None = None) -> int:
             f"disk sequential write {disk:.0f} MB/s"
         )
         results: dict[tuple[str, str, str], Run] = {}
-        for sender in names:
-            for receiver in names:
-                results[("small", sender, receiver)] = transfer(sender, receiver, small_dir, work)
-                if big_bytes and "pynetdicom" not in (sender, receiver):
-                    results[("big", sender, receiver)] = transfer(sender, receiver, big_dir, work)
+        pairs = [(sender, receiver) for sender in names for receiver in names]
+        if not args.no_tls:
+            pairs += [(f"{s}+tls", f"{r}+tls") for s in names for r in names if "pynetdicom" not in (s, r)]
+            _add_tls_peers(work / "pki", [n for n in names if n != "pynetdicom"])
+        for sender, receiver in pairs:
+            results[("small", sender, receiver)] = transfer(sender, receiver, small_dir, work)
+            if big_bytes and "pynetdicom" not in (sender, receiver):
+                results[("big", sender, receiver)] = transfer(sender, receiver, big_dir, work)
         _report(results, args.small, small_bytes, big_bytes, disk)
     return 0
 
 
+def _add_tls_peers(directory: Path, names: list[str]) -> None:
+    """``NAME+tls`` senders and receivers: the same commands with the same certificates."""
+    from bench._tls import client_options, pki_in, server_options, with_tls
+
+    pki = pki_in(directory)
+
+    def receiver(base: ReceiverCmd) -> ReceiverCmd:
+        return lambda port, out: with_tls(base(port, out), server_options(pki))
+
+    def sender(base: SenderCmd) -> SenderCmd:
+        return lambda port, src: with_tls(base(port, src), client_options(pki))
+
+    for name in names:
+        receive, receive_env = RECEIVERS[name]
+        send, send_env = SENDERS[name]
+        RECEIVERS[f"{name}+tls"] = (receiver(receive), receive_env)
+        SENDERS[f"{name}+tls"] = (sender(send), send_env)
+
+
 def _report(results: dict[tuple[str, str, str], Run], count: int, small: int, big: int, disk: float) -> None:
     print(
-        f"\n{'case':6} {'sender -> receiver':28} {'inst/s':>8} {'MB/s':>8} "
+        f"\n{'case':6} {'sender -> receiver':32} {'inst/s':>8} {'MB/s':>8} "
         f"{'snd cpu':>8} {'snd MB':>7} {'rcv cpu':>8} {'rcv MB':>7}"
     )
     for (case, sender, receiver), run in results.items():
         size, instances = (small, count) if case == "small" else (big, 1)
         print(
-            f"{case:6} {sender + ' -> ' + receiver:28} {instances / run.seconds:8.0f} "
+            f"{case:6} {sender + ' -> ' + receiver:32} {instances / run.seconds:8.0f} "
             f"{size / 1e6 / run.seconds:8.1f} {run.sender_cpu:8.2f} {run.sender_rss_mb:7.0f} "
             f"{run.receiver_cpu:8.2f} {run.receiver_rss_mb:7.0f}"
         )
@@ -235,6 +258,17 @@ def _report(results: dict[tuple[str, str, str], Run], count: int, small: int, bi
         theirs = results.get(("small", other, other))
         if ours and theirs:
             print(f"small: dicomwire pair vs {other} pair: {theirs.seconds / ours.seconds:.2f}x instances/s")
+    for case in ("small", "big"):
+        ours_tls, theirs_tls = (results.get((case, f"{n}+tls", f"{n}+tls")) for n in ("dicomwire", "dcmtk"))
+        ours_plain, theirs_plain = (results.get((case, n, n)) for n in ("dicomwire", "dcmtk"))
+        if ours_tls and theirs_tls and ours_plain and theirs_plain:
+            pair, plain = theirs_tls.seconds / ours_tls.seconds, theirs_plain.seconds / ours_plain.seconds
+            cost_ours = ours_tls.seconds / ours_plain.seconds - 1
+            cost_theirs = theirs_tls.seconds / theirs_plain.seconds - 1
+            print(
+                f"{case} over TLS: dicomwire pair vs dcmtk pair: {pair:.2f}x (plain: {plain:.2f}x); "
+                f"TLS costs dicomwire {cost_ours:+.0%}, dcmtk {cost_theirs:+.0%}"
+            )
     big_ours = results.get(("big", "dicomwire", "dicomwire"))
     if big_ours and big:
         print(

@@ -27,6 +27,7 @@ import pytest
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID, ExplicitVRLittleEndian
 
+import pg_server
 from ports import accepting, free_port
 
 ROOT: Final = Path(__file__).resolve().parents[1]
@@ -244,6 +245,11 @@ def test_server_example_starts_and_serves(example: str, tmp_path: Path) -> None:
     for directory in ("incoming", "received", "archive"):
         (tmp_path / directory).mkdir()
     command = server_command(example, tmp_path, port)
+    if "postgresql://" in command:  # the scaling-out example: a database of the suite's server
+        reason = pg_server.skip_reason()
+        if reason is not None:
+            pytest.skip(reason)
+        command = re.sub(r"postgresql://\S+", pg_server.shared().create_database(), command)
     with started(["bash", "-c", f"exec {command}"], tmp_path, port):
         if "dcmqrscp" in command:
             return  # listening is what these show; the archive's own tests cover the rest

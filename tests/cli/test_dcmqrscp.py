@@ -25,6 +25,7 @@ from dcmtk_help import copied_descriptions, interface
 from dicomwire import uids
 from dicomwire.archive.config import ArchiveConfig, default_config
 from dicomwire.archive.options import ArchiveOptions, MoveRestriction, StoredFormat
+from dicomwire.archive.service import Archive
 from dicomwire.cli import dcmqrscp as tool
 from dicomwire.cli.dcmqrscp import running
 from dicomwire.config import Timeouts
@@ -178,6 +179,7 @@ MAPPING: list[tuple[list[str], str, Any]] = [
     (["--reject"], "require_implementation_class_uid", True),
     (["--ignore"], "ignore_store", True),
     (["--uid-padding"], "correct_uid_padding", True),
+    (["--index-url", "postgresql://pacs@db/archive"], "index_url", "postgresql://pacs@db/archive"),
     (["--bit-preserving"], "stored_format.bit_preserving", True),
     (["+B", "--normal"], "stored_format.bit_preserving", False),
     (["--write-dataset"], "stored_format.write_file", False),
@@ -609,6 +611,41 @@ def test_configuration_without_ae_titles_is_served_rejecting_everyone(tmp_path: 
     assert configuration.config.areas == {}
     archive = running._archive(configuration.config, ns, logging.getLogger("test"))
     assert archive.index_location == "sqlite://"
+
+
+def test_index_url_on_the_command_line_wins_over_the_file(tmp_path: Path) -> None:
+    config = write_config(tmp_path, tmp_path, extra="IndexURL = postgresql://file@db/archive\n")
+    locations = []
+    for args in (["--index-url", "postgresql://command@db/archive"], [], ["--index-url", "here.sqlite"]):
+        ns = tool.build_parser().parse_args(["-c", str(config), *args])
+        configuration = running.load_configuration(ns)
+        locations.append(running._archive(configuration.config, ns, logging.getLogger("test")).index_location)
+    assert locations == [
+        "postgresql+psycopg://command@db/archive",
+        "postgresql+psycopg://file@db/archive",
+        "sqlite:///here.sqlite",
+    ]
+
+
+def test_the_builtin_banner_shows_the_index_without_its_password(tmp_path: Path) -> None:
+    options = ArchiveOptions(index_url="postgresql://pacs:s3cret@db:5432/archive")
+    archive = Archive(default_config(str(tmp_path / "archive")), options)
+    banner = running.builtin_banner(archive, 11112)
+    assert "  index: postgresql+psycopg://pacs:***@db:5432/archive\n" in banner
+    assert "s3cret" not in banner
+
+
+def test_an_index_database_that_cannot_be_reached_stops_the_archive(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Exit 10 like every start-up failure, the URL shown without its password."""
+    config = write_config(tmp_path, tmp_path, port=free_port())
+    url = f"postgresql://pacs:s3cret@127.0.0.1:{free_port()}/archive"  # nothing listens there
+    code, out, err = ours(capsys, "-v", "--index-url", url, "-c", str(config))
+    shown = url.replace("postgresql:", "postgresql+psycopg:").replace("s3cret", "***")
+    assert (code, out) == (10, "")
+    assert err.startswith(f"I: index database: {shown}\nF: cannot open the index {shown}: connection failed")
+    assert "s3cret" not in err
 
 
 def test_listen_port() -> None:

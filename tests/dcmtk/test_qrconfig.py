@@ -305,6 +305,25 @@ def test_each_specific_character_set_line_starts_afresh() -> None:
     assert (config.specific_character_set, config.charset_options) == ("", ("override",))
 
 
+@pytest.mark.parametrize(
+    ("text", "url"),
+    [
+        ("IndexURL = postgresql://pacs@db:5432/archive", "postgresql://pacs@db:5432/archive"),
+        # the rest of the line, whole: '=' and ',' are the URL's
+        (
+            "IndexURL = postgresql://p:s=,x@db/a?sslmode=require&x=1  ",
+            "postgresql://p:s=,x@db/a?sslmode=require&x=1",
+        ),
+        ("IndexURL  'sqlite:////var/lib/archive/index.sqlite'", "sqlite:////var/lib/archive/index.sqlite"),
+        ('IndexURL = "index.sqlite"', "index.sqlite"),
+        ("IndexURL = a.sqlite\nIndexURL = b.sqlite", "b.sqlite"),  # the last line wins
+        ("# none", None),
+    ],
+)
+def test_index_url_is_dicomwires_own_keyword(text: str, url: str | None) -> None:
+    assert parse(text + "\n").index_url == url
+
+
 # -- the AETable ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("quota", "studies", "nbytes"),
@@ -458,6 +477,13 @@ class Broken(NamedTuple):
 
 LONG = "#" + "x" * 600 + "\n"
 BROKEN = [
+    Broken(
+        "IndexURL without a value",  # ours; DCMTK has no such keyword, and refuses any IndexURL
+        "IndexURL =\n",
+        1,
+        "IndexURL needs a value",
+        'Unknown mnemonic "IndexURL" in configuration file, line 1',
+    ),
     Broken(
         "unknown keyword",
         "MaxAssociations = 2\nFoo = 1\n",

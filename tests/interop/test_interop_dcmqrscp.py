@@ -9,6 +9,9 @@ the final statuses must agree.  DCMTK's ``echoscu``, ``storescu`` and ``termscu`
 same association outcomes from both, with the differences that are ours on purpose spelt
 out where they are tested.
 
+Ours keeps its index in SQLite and, for the same tests again, in PostgreSQL (a server the
+suite starts, :mod:`pg_server`; ``--index-url``): the ``index`` fixture's two values.
+
 DCMTK's dcmqrscp is started without ``-s``: this build dies of SIGSEGV after a C-STORE in
 single-process mode.  It forks a child per association, so it runs in a session of its own
 and is stopped by its process group.
@@ -35,6 +38,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.tag import BaseTag, Tag
 from pydicom.uid import UID, ExplicitVRLittleEndian
 
+import pg_server
 from ports import accepting, free_port
 
 DCMTK: Final = Path("/usr/bin")
@@ -284,11 +288,33 @@ class Pair:
         return self.theirs, self.ours
 
 
+INDEXES: Final = ("sqlite", "postgresql")
+
+
+def index_options(kind: str) -> list[str]:
+    """Our archive's index options: the default SQLite file, or a new PostgreSQL database
+    (the PostgreSQL cases are skipped where PostgreSQL is not installed)."""
+    if kind == "sqlite":
+        return []
+    reason = pg_server.skip_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    return ["--index-url", pg_server.shared().create_database()]
+
+
+@pytest.fixture(scope="module", params=INDEXES)
+def index(request: pytest.FixtureRequest) -> list[str]:
+    return index_options(request.param)
+
+
 @pytest.fixture(scope="module")
-def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
+def pair(tmp_path_factory: pytest.TempPathFactory, index: list[str]) -> Iterator[Pair]:
     root = tmp_path_factory.mktemp("dcmqrscp")
     corpus = generate(root / "in")
-    with running(root / "dcmtk", dcmtk=True) as theirs, running(root / "ours", dcmtk=False) as ours:
+    with (
+        running(root / "dcmtk", dcmtk=True) as theirs,
+        running(root / "ours", dcmtk=False, options=index) as ours,
+    ):
         for server in (theirs, ours):
             sent = dcmtk("storescu", *peer(server, "ARCHIVE"), *corpus.files)
             assert sent.code == 0, f"{server.name}: {sent.stderr}"

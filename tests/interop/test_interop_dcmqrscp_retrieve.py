@@ -3,7 +3,7 @@
 Both archives run on the same configuration file and hold the same corpus (sent by DCMTK's
 storescu); the move destinations are a DCMTK storescp and our dcmrecv, both listed in the
 HostTable.  For each retrieve both archives must deliver the same instances and give the
-same final status and sub-operation counts.
+same final status and sub-operation counts.  Ours runs on SQLite and again on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -23,12 +23,14 @@ import pytest
 from test_interop_dcmqrscp import (
     DCMTK,
     DCMTK_ENV,
+    INDEXES,
     LIMIT,
     Corpus,
     Run,
     Server,
     dcmtk,
     generate,
+    index_options,
     peer,
     prepare,
     start,
@@ -115,8 +117,13 @@ class Setup:
         return self.theirs, self.ours
 
 
+@pytest.fixture(scope="module", params=INDEXES)
+def index(request: pytest.FixtureRequest) -> list[str]:
+    return index_options(request.param)
+
+
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+def setup(tmp_path_factory: pytest.TempPathFactory, index: list[str]) -> Iterator[Setup]:
     root = tmp_path_factory.mktemp("retrieve")
     corpus = generate(root / "in")
     ports = {"dest": free_port(), "ourdest": free_port(), "nobody": free_port(), "movescu": free_port()}
@@ -127,7 +134,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
         listening(dcmrecv, root / "ourdest", ports["ourdest"]) as ourdest,
     ):
         theirs = start(prepare(root / "dcmtk", config, AREAS), dcmtk=True)
-        ours = start(prepare(root / "ours", config, AREAS), dcmtk=False)
+        ours = start(prepare(root / "ours", config, AREAS), dcmtk=False, options=index)
         try:
             for server in (theirs, ours):
                 sent = dcmtk("storescu", *peer(server, "ARCHIVE"), *corpus.files)

@@ -110,6 +110,8 @@ class ArchiveConfig:
     configuration names no port (the caller must supply one).  *specific_character_set* is None when
     the file does not configure one; *charset_options* holds its keywords (override, fallback,
     abort, discard, transliterate).  *source* is the file read, None for the built-in default.
+    *index_url* is where the index lives (an SQLite file or a database URL, see
+    :mod:`dicomwire.archive.database`); None: SQLite in the first storage area.
     """
 
     port: int | None
@@ -123,6 +125,7 @@ class ArchiveConfig:
     areas: Mapping[str, StorageArea] = field(default_factory=dict, hash=False)
     source: str | None = None
     charset_options: tuple[str, ...] = ()
+    index_url: str | None = None
 
     def __post_init__(self) -> None:
         # Read-only views, so that a frozen config cannot be changed through its mappings.

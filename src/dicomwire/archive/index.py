@@ -9,6 +9,14 @@ and by a Python post-filter over the stored DICOM JSON of the entity's first sto
 instance otherwise (``Source.JSON``, sequences included).  Every requested key is
 answered: from a column, a count, or that JSON (so keys dcmqrscp ignores get values).
 
+``find`` reads in two steps, in one transaction (one snapshot): the ids of the matching
+entities, in id order (the order they were first stored), from the indexes the keys use
+(``schema``), joined only to the tables the keys are on, on a cursor that is server-side
+on PostgreSQL; then, for one batch of those ids at a time (1, 4, 16, ... 256), their
+response columns, counts and JSON.  The first match waits only for the matching ids to be
+ordered, never for the rows of the others, and a generator closed early (a C-CANCEL)
+reads nothing more.
+
 A response identifier holds exactly the requested keys plus Query/Retrieve Level,
 Retrieve AE Title (dcmqrscp adds its AE title to every response, requested or not) and
 Specific Character Set when needed: as dcmqrscp converts each response to the character
@@ -31,7 +39,6 @@ import unicodedata
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Final, TypeVar
 
 import sqlalchemy as sa
@@ -40,9 +47,11 @@ from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.valuerep import PersonName
-from sqlalchemy import event, exc
+from sqlalchemy import exc
+from sqlalchemy.dialects import postgresql
 
-from dicomwire.archive import schema
+from dicomwire.archive import database, schema
+from dicomwire.archive.database import create_engine, sqlite_url
 from dicomwire.archive.keys import (
     KEYS_BY_TAG,
     QUERY_RETRIEVE_LEVEL,
@@ -75,6 +84,7 @@ from dicomwire.errors import DicomWireError
 
 __all__ = [
     "REQUEST",
+    "Claim",
     "Index",
     "InstanceRecord",
     "InvalidInstance",
@@ -88,9 +98,7 @@ T = TypeVar("T")
 BULK_DATA_THRESHOLD: Final = 1024  # bytes: larger binary values become BulkDataURI references
 _BATCH: Final = 256  # rows fetched at a time while streaming
 _CHUNK: Final = 500  # values per IN (...) list
-_WRITE: Final = "dicomwire_write"  # execution option: take SQLite's write lock at BEGIN
-_WRITE_ATTEMPTS: Final = 3  # concurrent writers on PostgreSQL may race on a unique key
-_BUSY_TIMEOUT_MS: Final = 30_000
+_WRITE_ATTEMPTS: Final = 3  # concurrent writers on PostgreSQL may race on a unique key or deadlock
 _TEXT_VRS: Final = frozenset({"SH", "LO", "ST", "LT", "UC", "UT", "PN"})
 # (date, time) key pairs that combined date-time matching joins
 _DATE_TIME_PAIRS: Final = ((0x00080020, 0x00080030), (0x00080021, 0x00080031), (0x00100030, 0x00100032))
@@ -113,42 +121,6 @@ class InstanceRecord:
     study_instance_uid: str
     series_instance_uid: str
     stored_at: dt.datetime
-
-
-# -- engine ------------------------------------------------------------------------------------
-
-
-def sqlite_url(path: str | Path) -> str:
-    return f"sqlite:///{Path(path)}"
-
-
-def create_engine(url: str, **options: Any) -> sa.Engine:
-    """An Engine for the index; on SQLite: WAL, foreign keys, a busy timeout, case-sensitive
-    LIKE (dcmqrscp's matching is case sensitive) and explicit BEGIN (IMMEDIATE for writes)."""
-    engine = sa.create_engine(url, **options)
-    if engine.dialect.name == "sqlite":
-        database = engine.url.database
-        if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
-        _configure_sqlite(engine)
-    return engine
-
-
-def _configure_sqlite(engine: sa.Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # the driver must not BEGIN behind our back
-        cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", "foreign_keys=ON", f"busy_timeout={_BUSY_TIMEOUT_MS}"):
-            cursor.execute(f"PRAGMA {pragma}")
-        cursor.execute("PRAGMA case_sensitive_like=ON")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _begin(connection: sa.Connection) -> None:
-        # a writer takes the lock up front: no deadlock upgrading a read lock, no lost race
-        write = connection.get_execution_options().get(_WRITE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 # -- extracting a data set ------------------------------------------------------------------------
@@ -259,12 +231,19 @@ def _label(tag: int) -> str:
     return f"k{tag:08x}"
 
 
-def _modalities(_key: Key, value: str) -> sa.ColumnElement[bool] | None:
-    """Modalities in Study: any value of the key matches any series' Modality (PS3.4 C.6.1.1.3)."""
+def _modalities(value: str, area: str, alone: bool) -> sa.ColumnElement[bool] | None:
+    """Modalities in Study: any value of the key matches any series' Modality (PS3.4 C.6.1.1.3).
+
+    The key ``alone``: the studies of the matching series, read from the series' (area,
+    modality, study) index alone, never a probe of every study's series.  With other keys
+    (a date, a patient, more selective than a modality): a probe of the series of the
+    studies those keys select (reading every CT series first would cost more)."""
     se = series.alias()
     options = [c for c in (condition("CS", v, se.c.modality) for v in value.split("\\")) if c is not None]
     if not value.strip() or len(options) < len(value.split("\\")):
         return None  # an empty or '*' value among them: universal
+    if alone:
+        return study.c.id.in_(sa.select(se.c.study_pk).where(se.c.area == area, sa.or_(*options)))
     return sa.exists().where(se.c.study_pk == study.c.id, sa.or_(*options))
 
 
@@ -280,17 +259,25 @@ def _no_condition(_key: Key, _value: str) -> sa.ColumnElement[bool] | None:
 
 _SQL_SOURCES: Final[Mapping[Source, Callable[[Key, str], sa.ColumnElement[bool] | None]]] = {
     Source.COLUMN: _column_condition,
-    Source.MODALITIES: _modalities,
     Source.COUNT: _no_condition,
 }
 
 
-def _conditions(
-    the_plan: Plan, combined_datetime: bool
-) -> tuple[list[sa.ColumnElement[bool]], list[tuple[Key, str]]]:
+@dataclass(frozen=True)
+class _Conditions:
+    """A plan's keys as SQL conditions (``sql``, on the tables of ``levels``) and the keys
+    left to the post-filter (``post``)."""
+
+    sql: list[sa.ColumnElement[bool]]
+    post: list[tuple[Key, str]]
+    levels: frozenset[Level]
+
+
+def _conditions(the_plan: Plan, combined_datetime: bool, area: str) -> _Conditions:
     """SQL conditions for the plan's keys, and the keys left to the post-filter."""
     given = {key.tag: (key, value) for key, value in the_plan.match}
     sql: list[sa.ColumnElement[bool]] = []
+    levels: set[Level] = set()
     if combined_datetime:
         for date_tag, time_tag in _DATE_TIME_PAIRS:
             if date_tag in given and time_tag in given:
@@ -303,15 +290,24 @@ def _conditions(
                     (table.c[str(date_key.column)], table.c[str(date_key.ordered_column)]),
                     (table.c[str(time_key.column)], table.c[str(time_key.ordered_column)]),
                 )
-                sql += [pair] if pair is not None else []
+                if pair is not None:
+                    sql.append(pair)
+                    levels.add(date_key.level)
     post: list[tuple[Key, str]] = []
+    modalities: list[str] = []
     for key, value in given.values():
         if key.source is Source.JSON:
             post.append((key, value))
-            continue
-        found = _SQL_SOURCES[key.source](key, value)
-        sql += [found] if found is not None else []
-    return sql, post
+        elif key.source is Source.MODALITIES:
+            modalities.append(value)
+        elif (found := _SQL_SOURCES[key.source](key, value)) is not None:
+            sql.append(found)
+            levels.add(key.level)
+    for value in modalities:
+        if (found := _modalities(value, area, alone=not sql)) is not None:
+            sql.append(found)
+            levels.add(Level.STUDY)
+    return _Conditions(sql, post, frozenset(levels))
 
 
 # -- building responses -------------------------------------------------------------------------------
@@ -541,7 +537,27 @@ def _answer_plan(
     )
 
 
-def _find_statement(area: str, answer: _Answer, sql: list[sa.ColumnElement[bool]]) -> sa.Select[Any]:
+def _matching_ids(area: str, level: Level, conditions: _Conditions) -> sa.Select[Any]:
+    """The ids of the level's matching rows, in order: joined only to the tables the
+    conditions are on (the cheap first half of a C-FIND, see ``Index.find``)."""
+    base = TABLES[level]
+    top = min(min(conditions.levels, default=level), level)
+    return (
+        sa.select(base.c.id)
+        .select_from(schema.joined(level, top))
+        .where(*_in_area(area, top, level), *conditions.sql)
+        .order_by(base.c.id)
+    )
+
+
+def _in_area(area: str, top: Level, bottom: Level) -> list[sa.ColumnElement[bool]]:
+    """Every joined table in ``area`` (a row's ancestors are in its area anyway): so that a
+    UID of an ancestor is looked up in its (area, UID) index, never by a scan of the table."""
+    return [TABLES[level].c.area == area for level in Level if top <= level <= bottom]
+
+
+def _find_statement(answer: _Answer) -> sa.Select[Any]:
+    """The response columns of the rows whose ids are the ``ids`` parameter."""
     level = answer.level
     base = TABLES[level]
     selected: list[sa.ColumnElement[Any]] = [base.c.id, base.c.specific_character_set.label("charset")]
@@ -555,7 +571,7 @@ def _find_statement(area: str, answer: _Answer, sql: list[sa.ColumnElement[bool]
     return (
         sa.select(*selected)
         .select_from(schema.joined(level))
-        .where(base.c.area == area, *sql)
+        .where(base.c.id.in_(sa.bindparam("ids", expanding=True)))
         .order_by(base.c.id)
     )
 
@@ -605,9 +621,10 @@ def _record(row: sa.Row[Any]) -> InstanceRecord:
     )
 
 
-# ANALYZE after this many stores; on SQLite it reads at most this many rows an index.
+# Statistics are looked at after this many stores; on SQLite ANALYZE runs again once the
+# instances are this much more (or fewer) than when it last ran.
 _REANALYZE: Final = 5000
-_ANALYSIS_LIMIT: Final = 2000
+_STALE: Final = 0.25
 
 
 class Index:
@@ -617,19 +634,29 @@ class Index:
         self._engine = engine
         self._added = 0
         with self._write() as connection:
+            database.lock_schema(connection)  # processes starting together: one at a time
             schema.upgrade(connection)
         self.refresh_statistics()
 
     def refresh_statistics(self) -> None:
-        """Let the query planner know the tables' sizes (ANALYZE, bounded on SQLite).
+        """Let the query planner know the tables' sizes and how selective their indexes are
+        (ANALYZE): at open and every ``_REANALYZE`` stores.
 
-        Without statistics SQLite answers an image-level query within one series by
-        scanning every instance of the area (hundreds of ms at 100,000 instances)
-        instead of going from the series: run at open and every ``_REANALYZE`` stores.
+        Without statistics SQLite answers an image-level query within one series by scanning
+        every instance of the area instead of going from the series.  With a bounded ANALYZE
+        (``PRAGMA analysis_limit``) it is misled the other way: sampling the first rows of
+        an index, it takes the leading ``area`` column for selective and walks the whole of
+        an index on (area, ...) rather than the one that matches.  So SQLite's ANALYZE reads
+        every index, whole (a third of a second at 1,000,000 instances: the indexes are
+        small), but only when the instances are ``_STALE`` more or fewer than at the last
+        one: amortised, a constant cost per store.  PostgreSQL's ANALYZE samples a bounded
+        number of rows and estimates the distinct values well; it runs every time.
         """
+        if self._engine.dialect.name == "sqlite":
+            with self._engine.connect() as connection, connection.begin():  # no write lock to look
+                if not _sqlite_stale(connection):
+                    return
         with self._write() as connection:
-            if self._engine.dialect.name == "sqlite":
-                connection.exec_driver_sql(f"PRAGMA analysis_limit={_ANALYSIS_LIMIT}")
             connection.exec_driver_sql("ANALYZE")
 
     @classmethod
@@ -641,6 +668,11 @@ class Index:
     @property
     def engine(self) -> sa.Engine:
         return self._engine
+
+    @property
+    def shared(self) -> bool:
+        """May other processes use this index at the same time (PostgreSQL)?"""
+        return self._engine.dialect.name != "sqlite"
 
     def close(self) -> None:
         self._engine.dispose()
@@ -654,33 +686,90 @@ class Index:
     @contextmanager
     def _write(self) -> Iterator[sa.Connection]:
         with self._engine.connect() as connection:
-            connection.execution_options(**{_WRITE: True})
+            connection.execution_options(**{database.WRITE: True})
             with connection.begin():
                 yield connection
 
-    def _writing(self, work: Callable[[sa.Connection], T]) -> T:
+    def _writing(self, work: Callable[[sa.Connection], T], on: sa.Connection | None = None) -> T:
+        """``work`` in a write transaction (on ``on``, else a connection of the pool), tried
+        again when another writer got in its way (``database.retryable``)."""
         for attempt in range(_WRITE_ATTEMPTS):
             try:
-                with self._write() as connection:
-                    return work(connection)
-            except exc.IntegrityError:
-                if attempt == _WRITE_ATTEMPTS - 1:
+                if on is None:
+                    with self._write() as connection:
+                        return work(connection)
+                with on.begin():
+                    return work(on)
+            except exc.DBAPIError as error:
+                if attempt == _WRITE_ATTEMPTS - 1 or not database.retryable(error):
                     raise
         raise AssertionError("unreachable")
+
+    @contextmanager
+    def claim(self, area: str, sop_instance_uid: str) -> Iterator[Claim]:
+        """Hold one instance of ``area`` against every other process on this index until the
+        block ends: a store indexes it and renames its file into place inside, so that two
+        stores of the same SOP Instance UID (two processes, two hosts) happen one after the
+        other, the row and the file always of the same one.  On SQLite (one process) the
+        caller's own lock suffices.  Raises ``sqlalchemy.exc.SQLAlchemyError`` when the
+        database fails."""
+        with self._engine.connect() as connection:
+            connection.execution_options(**{database.WRITE: True})
+            database.lock_instance(connection, area, sop_instance_uid)
+            try:
+                yield Claim(self, connection, area)
+            finally:
+                database.unlock_instance(connection, area, sop_instance_uid)
 
     def _read(self, statement: sa.Executable) -> list[sa.Row[Any]]:
         with self._engine.connect() as connection, connection.begin():
             return list(connection.execute(statement))
 
+    @contextmanager
+    def _reading(self) -> Iterator[sa.Connection]:
+        """A read transaction.  On PostgreSQL: REPEATABLE READ, so that the statements of one
+        stream see one snapshot (SQLite's read transaction is one already); and cursors
+        planned for all their rows (``cursor_tuple_fraction``; PostgreSQL's default plans
+        them for their first tenth, which walks a whole table in id order past the index
+        that selects the matches)."""
+        with self._engine.connect() as connection:
+            postgresql = connection.dialect.name == "postgresql"
+            if postgresql:
+                connection.execution_options(isolation_level="REPEATABLE READ")
+            with connection.begin():
+                if postgresql:
+                    connection.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1.0")
+                yield connection
+
     def _stream(
         self, statement: sa.Select[Any], convert: Callable[[sa.Row[Any]], T | None]
     ) -> Generator[T, None, None]:
-        with self._engine.connect() as connection, connection.begin():
+        with self._reading() as connection:
             result = connection.execute(statement.execution_options(yield_per=_BATCH))
             for row in result:
                 item = convert(row)
                 if item is not None:
                     yield item
+
+    def _stream_ids(
+        self, ids: sa.Select[Any], rows: sa.Select[Any], convert: Callable[[sa.Row[Any]], T | None]
+    ) -> Generator[T, None, None]:
+        """Stream ``rows`` (a statement of an ``ids`` list) for the ids ``ids`` selects, in
+        batches: 1 id, then 4 times more each time up to ``_BATCH``.
+
+        The database orders and hands out the matching ids alone (from an index, on a cursor
+        that is server-side on PostgreSQL) and builds the rows of one batch at a time: the
+        first response never waits for the counts, the JSON or the joins of the others, and
+        closing the generator (a C-CANCEL) leaves the rest of the work undone."""
+        with self._reading() as connection:
+            matched = connection.execute(ids.execution_options(stream_results=True, max_row_buffer=_BATCH))
+            size = 1
+            while batch := [row[0] for row in matched.fetchmany(size)]:
+                for row in connection.execute(rows, {"ids": batch}).all():
+                    item = convert(row)
+                    if item is not None:
+                        yield item
+                size = min(size * 4, _BATCH)
 
     # -- storing ------------------------------------------------------------------------------------
 
@@ -690,9 +779,20 @@ class Index:
         """Index an instance stored at ``path`` (relative to the area).  Returns the record it
         replaces (same SOP Instance UID in the same area), whose file the caller removes after
         this commits; None for a new instance.  Raises ``InvalidInstance``."""
+        return self._add(area, dataset, path, size, transfer_syntax, None)
+
+    def _add(
+        self,
+        area: str,
+        dataset: Dataset,
+        path: str,
+        size: int,
+        transfer_syntax: str,
+        on: sa.Connection | None,
+    ) -> InstanceRecord | None:
         entry = _Entry.of(dataset, path)
         replaced = self._writing(
-            lambda c: _Writer(c, area, dt.datetime.now(dt.UTC)).add(entry, path, size, transfer_syntax)
+            lambda c: _Writer(c, area, dt.datetime.now(dt.UTC)).add(entry, path, size, transfer_syntax), on
         )
         self._added += 1
         if self._added % _REANALYZE == 0:
@@ -723,11 +823,19 @@ class Index:
         """
         request = _Request.of(query)
         the_plan = plan(model_for(model), request.level_value, request.texts, strict=strict)
-        sql, post = _conditions(the_plan, combined_datetime)
+        conditions = _conditions(the_plan, combined_datetime, area)
         answer = _answer_plan(
-            the_plan, request, post, area if retrieve_ae_title is None else retrieve_ae_title, charset
+            the_plan,
+            request,
+            conditions.post,
+            area if retrieve_ae_title is None else retrieve_ae_title,
+            charset,
         )
-        return self._stream(_find_statement(area, answer, sql), lambda row: _identifier(row, answer))
+        return self._stream_ids(
+            _matching_ids(area, the_plan.level, conditions),
+            _find_statement(answer),
+            lambda row: _identifier(row, answer),
+        )
 
     def instances_for(
         self, area: str, model: str, query: Dataset, *, strict: bool = False, combined_datetime: bool = False
@@ -740,8 +848,13 @@ class Index:
         )
         if not the_plan.answerable:
             return _nothing()
-        sql, post = _conditions(the_plan, combined_datetime)
-        statement = _record_select().where(instance.c.area == area, *sql).order_by(instance.c.id)
+        conditions = _conditions(the_plan, combined_datetime, area)
+        post = conditions.post
+        statement = (
+            _record_select()
+            .where(*_in_area(area, Level.PATIENT, Level.IMAGE), *conditions.sql)
+            .order_by(instance.c.id)
+        )
         if post:
             statement = statement.add_columns(instance.c.attributes)
         sequences = request.sequences
@@ -786,10 +899,44 @@ class Index:
         """Every indexed file path of the area."""
         return {row[0] for row in self._read(sa.select(instance.c.path).where(instance.c.area == area))}
 
-    def remove_paths(self, area: str, paths: Iterable[str]) -> int:
+    def remove_paths(self, area: str, paths: Iterable[str], on: sa.Connection | None = None) -> int:
         """Drop the rows of files that are gone; returns how many instances were removed."""
         wanted = sorted(set(paths))
-        return self._writing(lambda c: _Writer(c, area, dt.datetime.now(dt.UTC)).remove_paths(wanted))
+        return self._writing(lambda c: _Writer(c, area, dt.datetime.now(dt.UTC)).remove_paths(wanted), on)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """An instance held by :meth:`Index.claim`: its writes, on the connection that holds it."""
+
+    index: Index
+    connection: sa.Connection
+    area: str
+
+    def add_instance(
+        self, dataset: Dataset, *, path: str, size: int, transfer_syntax: str
+    ) -> InstanceRecord | None:
+        """:meth:`Index.add_instance` in the claimed area."""
+        return self.index._add(self.area, dataset, path, size, transfer_syntax, self.connection)
+
+    def remove_paths(self, paths: Iterable[str]) -> int:
+        """:meth:`Index.remove_paths` in the claimed area."""
+        return self.index.remove_paths(self.area, paths, self.connection)
+
+
+def _sqlite_stale(connection: sa.Connection) -> bool:
+    """Whether SQLite's statistics are missing or were taken at another size of the index."""
+    tables = connection.exec_driver_sql("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").first()
+    if tables is None:
+        return True
+    analysed = connection.exec_driver_sql(
+        "SELECT stat FROM sqlite_stat1 WHERE tbl = 'instance' AND idx IS NOT NULL LIMIT 1"
+    ).scalar()
+    now = int(connection.execute(sa.select(sa.func.count()).select_from(instance)).scalar_one())
+    if analysed is None:
+        return True
+    then = int(str(analysed).split()[0])
+    return abs(now - then) > _STALE * max(then, 1)
 
 
 def _nothing() -> Generator[InstanceRecord, None, None]:
@@ -829,6 +976,14 @@ _RECORD_BY_UID: Final = _record_select().where(
     instance.c.area == sa.bindparam("a"), instance.c.sop_instance_uid == sa.bindparam("u")
 )
 _DELETE_INSTANCE: Final = sa.delete(instance).where(instance.c.id == sa.bindparam("_pk"))
+# PostgreSQL: a patient, study or series another process inserts at the same moment is
+# waited for and then found, rather than failing the whole transaction on its unique key.
+_INSERT_OR_NOTHING: Final = {
+    level: postgresql.insert(table)
+    .on_conflict_do_nothing(index_elements=["area", str(UNIQUE_KEYS[level].column)])
+    .returning(table.c.id)
+    for level, table in TABLES.items()
+}
 
 
 class _Writer:
@@ -878,20 +1033,29 @@ class _Writer:
         self, level: Level, entry: _Entry, parent: dict[str, int]
     ) -> tuple[int, Mapping[str, Any] | None]:
         """Insert or update the level's row; returns its id and its previous values."""
-        table = TABLES[level]
         unique = str(UNIQUE_KEYS[level].column)
         values = {**entry.values[level], **parent, "specific_character_set": entry.charset}
-        old = self.c.execute(_BY_UID[level], {"a": self.area, "u": values[unique]}).first()
-        if old is None:
-            result = self.c.execute(sa.insert(table), {**values, "area": self.area, "stored_at": self.now})
-            inserted = result.inserted_primary_key
-            assert inserted is not None
-            return int(inserted[0]), None
+        by_uid = {"a": self.area, "u": values[unique]}
+        old = self.c.execute(_BY_UID[level], by_uid).first()
+        while old is None:
+            pk = self._insert(level, {**values, "area": self.area, "stored_at": self.now})
+            if pk is not None:
+                return pk, None
+            old = self.c.execute(_BY_UID[level], by_uid).first()  # inserted by another writer
         previous = dict(old._mapping)
         changed = {name: value for name, value in values.items() if previous[name] != value}
         if changed or level is Level.STUDY:  # a study's stored_at orders the quota's deletions
             self.c.execute(_UPDATE_BY_PK[level], {**changed, "stored_at": self.now, "_pk": previous["id"]})
         return int(previous["id"]), previous
+
+    def _insert(self, level: Level, row: dict[str, Any]) -> int | None:
+        """Insert a new row; its id, or None when another writer inserted the same UID first."""
+        if self.c.dialect.name == "postgresql":
+            pk = self.c.execute(_INSERT_OR_NOTHING[level], row).scalar()
+            return None if pk is None else int(pk)
+        inserted = self.c.execute(sa.insert(TABLES[level]), row).inserted_primary_key
+        assert inserted is not None
+        return int(inserted[0])
 
     def _prune(self, candidates: Mapping[Level, set[int]]) -> set[int]:
         """Delete the candidate series, studies, patients that have no children left (bottom

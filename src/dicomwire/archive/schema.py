@@ -15,6 +15,29 @@ the instance's attributes as DICOM JSON (PS3.18 Annex F) with bulk data replaced
 Portable SQL only (SQLite and PostgreSQL).  The tables are created and upgraded by the
 migrations in ``migrations/`` (``upgrade``); this module's ``metadata`` is what they must
 produce, which a test checks.
+
+The indexes answer C-FIND keys (``tests/archive/test_query_plans.py`` checks the plans):
+
+* through an index: Patient's Name (equal, or a wild card after a literal prefix:
+  ``DOE*``, ``DOE^J?HN``), Patient ID, Patient's Birth Date, Study Date, Study Time,
+  Accession Number, Study ID, Referring Physician's Name, the UIDs, Modalities in Study
+  (the series' (area, modality, study) index), the series of a study, the instances of a
+  series, Instance Number; a parent's UID through its (area, UID) index; Modality across
+  studies has an index too, which the planner may pass over for a common modality (a
+  scan of the series in id order, which a tenth of them match, streams sooner);
+* by a scan of their own level's table, never of the instances: the descriptive and
+  rarely selective keys (Patient's Sex, Other Patient IDs, Ethnic Group, comments, Study
+  Description, Patient's Age/Size/Weight, Occupation, ...; Series Number across studies),
+  and a wild card before any literal (``*DOE*``): a b-tree cannot serve it, and a trigram
+  index (PostgreSQL's pg_trgm, SQLite's FTS5) would need an extension or a shadow table
+  kept by triggers: one row a patient is cheap enough to scan;
+* the keys matched over the stored JSON (``keys.Source.JSON``, none of them dcmqrscp's)
+  are checked row by row among what the other keys select: alone, they read every
+  entity of their level.
+
+On PostgreSQL the indexes of the columns that take wild cards use ``text_pattern_ops``
+(a plain b-tree serves ``LIKE 'DOE%'`` only in the C collation); the unique (area,
+Patient ID) index is a plain one, so a Patient ID with a wild card scans the patients there.
 """
 
 from __future__ import annotations
@@ -30,7 +53,7 @@ from alembic.runtime.migration import MigrationContext
 
 from dicomwire.archive.keys import Level, column_keys
 
-HEAD: Final = "0001"
+HEAD: Final = "0002"
 MIGRATIONS: Final = Path(__file__).with_name("migrations")
 
 metadata = sa.MetaData(
@@ -42,6 +65,13 @@ metadata = sa.MetaData(
         "ck": "ck_%(table_name)s_%(constraint_name)s",
     }
 )
+
+
+def _pattern(column: str) -> dict[str, str]:
+    """PostgreSQL: a b-tree serves ``LIKE 'DOE%'`` only in the C collation, or with this
+    operator class (which serves ``=`` too; these columns are never range-compared)."""
+    return {column: "text_pattern_ops"}
+
 
 # BIGINT on PostgreSQL; SQLite needs INTEGER for an auto-incrementing row id.
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -82,7 +112,8 @@ patient = sa.Table(
     *_key_columns(Level.PATIENT),
     *_tail(),
     sa.UniqueConstraint("area", "patient_id"),
-    sa.Index("ix_patient_area_patient_name", "area", "patient_name"),
+    sa.Index("ix_patient_area_patient_name", "area", "patient_name", postgresql_ops=_pattern("patient_name")),
+    sa.Index("ix_patient_area_patient_birth_date_key", "area", "patient_birth_date_key"),
 )
 
 study = sa.Table(
@@ -95,7 +126,20 @@ study = sa.Table(
     sa.UniqueConstraint("area", "study_instance_uid"),
     sa.Index("ix_study_patient_pk", "patient_pk"),
     sa.Index("ix_study_area_study_date_key", "area", "study_date_key"),
-    sa.Index("ix_study_area_accession_number", "area", "accession_number"),
+    sa.Index("ix_study_area_study_time_key", "area", "study_time_key"),
+    sa.Index(
+        "ix_study_area_accession_number",
+        "area",
+        "accession_number",
+        postgresql_ops=_pattern("accession_number"),
+    ),
+    sa.Index("ix_study_area_study_id", "area", "study_id", postgresql_ops=_pattern("study_id")),
+    sa.Index(
+        "ix_study_area_referring_physician_name",
+        "area",
+        "referring_physician_name",
+        postgresql_ops=_pattern("referring_physician_name"),
+    ),
     sa.Index("ix_study_area_stored_at", "area", "stored_at"),
 )
 
@@ -107,7 +151,14 @@ series = sa.Table(
     *_tail(),
     sa.UniqueConstraint("area", "series_instance_uid"),
     sa.Index("ix_series_study_pk", "study_pk"),
-    sa.Index("ix_series_area_modality", "area", "modality"),
+    # covering for Modalities in Study (the studies of the series of a modality)
+    sa.Index(
+        "ix_series_area_modality_study_pk",
+        "area",
+        "modality",
+        "study_pk",
+        postgresql_ops=_pattern("modality"),
+    ),
 )
 
 instance = sa.Table(
@@ -123,6 +174,7 @@ instance = sa.Table(
     sa.UniqueConstraint("area", "sop_instance_uid"),
     sa.Index("ix_instance_series_pk", "series_pk"),
     sa.Index("ix_instance_area_path", "area", "path"),
+    sa.Index("ix_instance_area_instance_number", "area", "instance_number"),
 )
 
 TABLES: Final[dict[Level, sa.Table]] = {
@@ -139,10 +191,10 @@ PARENT_KEY: Final[dict[Level, str]] = {
 }
 
 
-def joined(level: Level) -> sa.FromClause:
-    """The level's table joined to all its ancestors (their columns answer keys above)."""
+def joined(level: Level, top: Level = Level.PATIENT) -> sa.FromClause:
+    """The level's table joined to its ancestors up to ``top`` (their columns answer keys above)."""
     source: sa.FromClause = TABLES[level]
-    for child in range(level, Level.PATIENT, -1):
+    for child in range(level, top, -1):
         parent = TABLES[Level(child - 1)]
         source = source.join(parent, TABLES[Level(child)].c[PARENT_KEY[Level(child)]] == parent.c.id)
     return source

@@ -9,10 +9,12 @@
 ``start`` opens (or creates, or upgrades) the index, reconciles every storage area
 with it (leftover temporary files removed, rows without files dropped, files without
 rows indexed; logged), then listens.  The index is one database for all areas:
-``options.index_url``, else SQLite in the first storage area
-(``<area>/dicomwire-index.sqlite``).  A configuration without any AE title is
-served too: every association is rejected (called AE title not recognized), as
-dcmqrscp does with Debian's example file.
+``options.index_url``, else ``config.index_url``, else SQLite in the first storage area
+(``<area>/dicomwire-index.sqlite``); a PostgreSQL URL makes it one index that several
+processes and hosts share over one storage tree (:mod:`dicomwire.archive.database`).
+An index that cannot be opened is an :class:`IndexUnavailable` from ``start``.  A
+configuration without any AE title is served too: every association is rejected
+(called AE title not recognized), as dcmqrscp does with Debian's example file.
 """
 
 from __future__ import annotations
@@ -25,8 +27,11 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TypeVar
 
+import sqlalchemy as sa
+
 from dicomwire.archive.config import ArchiveConfig
-from dicomwire.archive.index import Index, sqlite_url
+from dicomwire.archive.database import IndexUnavailable, describe_error, index_url, shown_url, sqlite_url
+from dicomwire.archive.index import Index
 from dicomwire.archive.options import ArchiveOptions
 from dicomwire.archive.policy import AssociationPolicy
 from dicomwire.archive.query import ArchiveFind
@@ -41,7 +46,7 @@ from dicomwire.services.server import Server
 from dicomwire.ul.identity import IdentityRejection, answer_identity
 from dicomwire.ul.pdu import AAssociateRJ, AAssociateRQ
 
-__all__ = ["INDEX_FILE", "Archive"]
+__all__ = ["INDEX_FILE", "Archive", "IndexUnavailable"]
 
 log = logging.getLogger("dicomwire.archive")
 
@@ -126,7 +131,8 @@ class Archive:
         self.observer = observer
         self.events = events
         self.on_stored = on_stored
-        self.index_location = self.options.index_url or _default_index(config)
+        configured = self.options.index_url or config.index_url
+        self.index_location = index_url(configured) if configured else _default_index(config)
         self.policy = AssociationPolicy(config, self.options, self._is_storing)
         self.index: Index | None = None
         self.server: _ArchiveServer | None = None
@@ -138,7 +144,7 @@ class Archive:
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self, host: str | None, port: int) -> None:
         """Open the index, reconcile the storage areas, listen."""
-        self.index = await self._blocking(Index.open, self.index_location)
+        self.index = await self._blocking(self._open_index)
         await asyncio.to_thread(self._reconcile_all)
         self._store = ArchiveStore(self.index, self.config, self.options, on_stored=self._stored)
         find = ArchiveFind(self.index, self.config, self.options)
@@ -153,6 +159,18 @@ class Archive:
             events=self.events,
         )
         await self.server.start(host, port)
+
+    @property
+    def index_shown(self) -> str:
+        """The index location as it may be logged (no password)."""
+        return shown_url(self.index_location)
+
+    def _open_index(self) -> Index:
+        try:
+            return Index.open(self.index_location)
+        except sa.exc.SQLAlchemyError as exc:
+            reason = describe_error(exc)
+            raise IndexUnavailable(f"cannot open the index {self.index_shown}: {reason}") from exc
 
     async def _blocking(self, work: Callable[..., T], *args: object) -> T:
         """Database set-up work, off the event loop; an index in memory lives in one

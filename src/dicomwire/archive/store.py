@@ -25,18 +25,22 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import math
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
+import sqlalchemy as sa
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 
 from dicomwire import uids
 from dicomwire.archive.config import ArchiveConfig, StorageArea
-from dicomwire.archive.index import Index, InstanceRecord, InvalidInstance
+from dicomwire.archive.database import describe_error
+from dicomwire.archive.index import Claim, Index, InstanceRecord, InvalidInstance
 from dicomwire.archive.options import ArchiveOptions, StoredFormat
 from dicomwire.archive.output import needs_rewrite, rewrite
 from dicomwire.dimse import status
@@ -60,6 +64,8 @@ __all__ = ["ArchiveStore", "StoredInstance", "instance_file_name", "reconcile"]
 log = logging.getLogger("dicomwire.archive")
 
 _AS_RECEIVED: Final = StoredFormat()
+#: A temporary file in an area that other processes share is theirs while written to this recently.
+STALE_TEMP_SECONDS: Final = 3600.0
 _REQUIRED: Final = (("StudyInstanceUID", "0020,000D"), ("SeriesInstanceUID", "0020,000E"))
 
 
@@ -182,32 +188,51 @@ class ArchiveStore:
     def _place(
         self, area: StorageArea, dataset: Dataset, temp: str, relative: str, transfer_syntax: str
     ) -> StoredInstance:
-        """Quota, then the index row, then the rename.
+        """Quota, then the index row, then the rename; a database that fails (down,
+        unreachable, its pool exhausted) is 0xA700 with nothing changed.
 
         Indexing first means a database failure leaves everything as it was (an instance
         stored before under the same name keeps its file); a crash between the commit and
         the rename leaves a row without its new file, which start-up drops or, for a
         replaced instance, leaves pointing at the previous file: never acknowledged data lost.
+        Both happen while the instance is claimed (``Index.claim``): another process storing
+        the same SOP Instance UID waits, so the last one stored has both the row and the file.
         """
         size = os.path.getsize(temp)
-        refusal = self._check_quota(area, dataset, size)
-        if refusal is not None:
-            return self._failed(area, status.OUT_OF_RESOURCES, refusal)
+        try:
+            refusal = self._check_quota(area, dataset, size)
+            if refusal is not None:
+                return self._failed(area, status.OUT_OF_RESOURCES, refusal)
+            with self.index.claim(area.ae_title, str(dataset.SOPInstanceUID)) as claim:
+                return self._index_and_rename(area, claim, dataset, temp, relative, transfer_syntax, size)
+        except sa.exc.SQLAlchemyError as exc:  # before the row was committed: nothing changed
+            message = f"cannot index the received object: {describe_error(exc)}"
+            return self._failed(area, status.OUT_OF_RESOURCES, message)
+
+    def _index_and_rename(
+        self,
+        area: StorageArea,
+        claim: Claim,
+        dataset: Dataset,
+        temp: str,
+        relative: str,
+        transfer_syntax: str,
+        size: int,
+    ) -> StoredInstance:
         target = os.path.join(area.path, relative)
         try:
-            replaced = self.index.add_instance(
-                area.ae_title, dataset, path=relative, size=size, transfer_syntax=transfer_syntax
-            )
+            replaced = claim.add_instance(dataset, path=relative, size=size, transfer_syntax=transfer_syntax)
         except InvalidInstance as exc:
             return self._failed(area, status.CANNOT_UNDERSTAND, f"cannot store the received object: {exc}")
         except Exception as exc:  # the database failed: nothing was changed
-            return self._failed(area, status.OUT_OF_RESOURCES, f"cannot index the received object: {exc}")
+            message = f"cannot index the received object: {describe_error(exc)}"
+            return self._failed(area, status.OUT_OF_RESOURCES, message)
         try:
             os.replace(temp, target)
             _fsync_directory(area.path)
         except OSError as exc:
             if replaced is None:  # take the new row back; a replaced one keeps its old file
-                self.index.remove_paths(area.ae_title, [relative])
+                claim.remove_paths([relative])
             return self._failed(area, status.OUT_OF_RESOURCES, f"cannot store the received object: {exc}")
         if replaced is not None and replaced.path != relative:
             _remove(os.path.join(area.path, replaced.path))
@@ -315,18 +340,37 @@ def _fsync_directory(path: str) -> None:
 
 def reconcile(index: Index, area: StorageArea) -> tuple[int, int, int]:
     """Start-up repair of one area: (temporary files removed, rows without files dropped,
-    files without rows indexed).  Blocking."""
+    files without rows indexed).  Blocking.
+
+    On an index other processes share (``Index.shared``) they may be storing into the same
+    area meanwhile: a temporary file is removed only once nobody has written to it for
+    :data:`STALE_TEMP_SECONDS`, the rows are read before the directory is listed (a store
+    commits its row just before it renames its file), and a row is dropped only if its file
+    is still missing after the listing.  An instance stored by another process meanwhile may
+    be indexed again, which changes nothing.
+    """
+    indexed = index.paths(area.ae_title)
     on_disk = {name for name in os.listdir(area.path) if os.path.isfile(os.path.join(area.path, name))}
     leftovers = {n for n in on_disk if n.startswith(TEMP_PREFIX) and n.endswith(TEMP_SUFFIX)}
+    if index.shared:
+        leftovers = {n for n in leftovers if _idle_for(os.path.join(area.path, n)) > STALE_TEMP_SECONDS}
     for name in leftovers:
         _remove(os.path.join(area.path, name))
     files = {n for n in on_disk - leftovers if n.endswith(".dcm")}
-    indexed = index.paths(area.ae_title)
-    dropped = index.remove_paths(area.ae_title, indexed - files) if indexed - files else 0
+    gone = {p for p in indexed - files if not os.path.lexists(os.path.join(area.path, p))}
+    dropped = index.remove_paths(area.ae_title, gone) if gone else 0
     added = 0
     for name in sorted(files - indexed):
         added += _index_orphan(index, area, name)
     return len(leftovers), dropped, added
+
+
+def _idle_for(path: str) -> float:
+    """Seconds since ``path`` was last written (infinite when it is gone)."""
+    try:
+        return time.time() - os.path.getmtime(path)
+    except OSError:
+        return math.inf
 
 
 def _index_orphan(index: Index, area: StorageArea, name: str) -> int:

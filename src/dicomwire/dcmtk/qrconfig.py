@@ -41,6 +41,11 @@ initialize network"):
 * Storage areas are not checked at start-up: an association to an area whose directory is missing
   is accepted, then ``E: DIR/index.dat: No such file or directory``, ``E: dispatch: cannot create
   DB Handle``, ``E: DIMSE Failure (aborting association): 000c:0001 Index database error``.
+* dicomwire adds one keyword, ``IndexURL = URL`` (where the index lives: an SQLite file or a
+  PostgreSQL URL such as ``postgresql+psycopg://user:password@host/db``; the last line wins, and
+  ``--index-url`` on the command line wins over it).  Its value is the rest of the line, quotes
+  optional.  DCMTK's dcmqrscp refuses a file that has it (``Unknown mnemonic "IndexURL"``); every
+  other keyword is read as DCMTK reads it, unknown ones refused as DCMTK refuses them.
 * Unrelated to the file but worth knowing: this build with ``-s`` dies of SIGSEGV (exit -11) after
   its first association, whatever the configuration; without ``-s`` it serves on.
 """
@@ -420,6 +425,7 @@ class _Parser:
         self.group_name: bytes = b""
         self.charset: bytes | None = None
         self.charset_options: list[str] = []
+        self.index_url: bytes | None = None
         self.status: bytes | None = None  # DCMTK reuses its status buffer when a table line has no status
         self.dcmtk_line = 0
         self.line = 0
@@ -515,6 +521,17 @@ class _Parser:
             else:
                 self.charset = value
             value, pos = _next_value(rest, pos)
+
+    def _set_index_url(self, chunk: _Chunk, rest: bytes) -> None:
+        # dicomwire's: the rest of the line, whole (a URL holds '=' and ','), quotes optional
+        value = rest.strip(b" \t\n\v\f\r")
+        if len(value) >= 2 and value[:1] in (b'"', b"'") and value[-1:] == value[:1]:
+            value = value[1:-1].strip()
+        if not value:
+            dcmtk = f'Unknown mnemonic "IndexURL" in configuration file, line {chunk.dcmtk_line}'
+            self._problem(chunk, "IndexURL needs a value (an SQLite file or a database URL)", dcmtk)
+            return
+        self.index_url = value
 
     # -- tables --
     def _table_keyword(self, chunk: _Chunk, name: bytes, rest: bytes) -> None:
@@ -677,6 +694,7 @@ class _Parser:
             areas=areas,
             source=self.filename,
             charset_options=tuple(dict.fromkeys(self.charset_options)),
+            index_url=None if self.index_url is None else _text(self.index_url),
         )
 
 
@@ -695,6 +713,7 @@ _GLOBALS: dict[bytes, Callable[[_Parser, _Chunk, bytes], None]] = {
     b"MaxPDUSize": _Parser._set_max_pdu,
     b"MaxAssociations": _Parser._set_max_associations,
     b"SpecificCharacterSet": _Parser._set_charset,
+    b"IndexURL": _Parser._set_index_url,  # dicomwire's own (see the module)
     **dict.fromkeys(_IGNORED, _Parser._ignore),
 }
 

@@ -47,7 +47,8 @@ def archive_options(ns: argparse.Namespace, config: ArchiveConfig) -> ArchiveOpt
     The incoming list is DCMTK's, used by DCMTK for every context (Verification and
     query/retrieve too): the compressed syntax a ``+x`` option names comes first, so
     ``accepted_compressed`` stays empty.  ``-pdu`` overrides the file's MaxPDUSize.  The
-    ``-xf`` incoming profile (read by the parser) gives ``profile``.
+    ``-xf`` incoming profile (read by the parser) gives ``profile``; ``--index-url`` (ours)
+    gives ``index_url``.
     """
     return ArchiveOptions(
         single_process=bool(ns.single_process),
@@ -73,6 +74,7 @@ def archive_options(ns: argparse.Namespace, config: ArchiveConfig) -> ArchiveOpt
         ignore_store=bool(ns.ignore),
         correct_uid_padding=bool(ns.uid_padding),
         stored_format=stored_format(ns),
+        index_url=ns.index_url or None,  # wins over the file's IndexURL (see Archive)
     )
 
 

@@ -66,6 +66,7 @@ def build_parser(config_default: str = DEFAULT_CONFIG_FILE) -> options.DcmtkPars
     options.add_general_options(p)
     _add_config_option(p, config_default)
     _add_database_options(p)
+    _add_index_options(p)
     _add_network_options(p)
     # DCMTK 3.6.7's dcmqrscp has no TLS: ours takes the acceptor group of dcmrecv.
     options.add_tls_options(p, acceptor=True, extension=True, setup_exit=EXIT_CONFIG_ERROR)
@@ -134,6 +135,21 @@ def _add_database_options(p: options.DcmtkParser) -> None:
     add("-QP", "--no-patient-root", "no Patient Root query/retrieve")
     add("-QS", "--no-study-root", "no Study Root query/retrieve")
     add("-QO", "--no-patient-study", "no Patient/Study Only query/retrieve")
+
+
+def _add_index_options(p: options.DcmtkParser) -> None:
+    # dicomwire's own: DCMTK keeps its index.dat files in the storage areas
+    p.add_group("index options (dicomwire)")
+    p.add_option(
+        None,
+        "--index-url",
+        "keep the index in database u: an SQLite file\n"
+        "or a PostgreSQL URL, postgresql://user@host/db\n"
+        "(default: IndexURL in config file, else SQLite\n"
+        "in the first storage area)",
+        dest="index_url",
+        metavar="[u]rl",
+    )
 
 
 def _add_network_options(p: options.DcmtkParser) -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from dicomwire.archive.config import DEFAULT_MOVE_DESTINATION, ArchiveConfig, StorageArea, default_config
-from dicomwire.archive.service import Archive
+from dicomwire.archive.service import Archive, IndexUnavailable
 from dicomwire.cli.dcmqrscp.mapping import archive_config, archive_options
 from dicomwire.cli.dcmqrscp.parser import DEFAULT_CONFIG_FILE, EXIT_UNSUPPORTED, PROG, build_parser
 from dicomwire.cli.dcmqrscp.profiles import negotiates_beyond_contexts
@@ -152,11 +152,15 @@ def listen_failure(exc: OSError, port: int) -> StartupError:
     return _fatal(f"cannot initialize network: 0006:031c TCP Initialization Error: {reason}")
 
 
-async def _start(archive: Archive, port: int) -> None:
+async def _start(archive: Archive, port: int, log: logging.Logger) -> None:
+    if archive.options.index_url or archive.config.index_url:  # ours: DCMTK has no such line
+        log.info("index database: %s", archive.index_shown)
     try:
         await archive.start(None, port)
     except OSError as exc:
         raise listen_failure(exc, port) from None
+    except IndexUnavailable as exc:
+        raise _fatal(str(exc)) from None
 
 
 def _group_id(name: str) -> int:
@@ -241,7 +245,7 @@ def builtin_banner(archive: Archive, port: int) -> str:
     return (
         f"no configuration file (no -c, no ./{DEFAULT_CONFIG_FILE}): using the built-in default\n"
         f"  AE title {aet}, any peer, read and write, storage area {_shown(area.path)}\n"
-        f"  index: {archive.index_location}\n"
+        f"  index: {archive.index_shown}\n"
         f"  send images: storescu -aec {aet} localhost {port} file...\n"
         f"  query: findscu -S -aec {aet} -k QueryRetrieveLevel=STUDY -k PatientName localhost {port}\n"
         f"  get a study: getscu -S -aec {aet} -k QueryRetrieveLevel=STUDY -k StudyInstanceUID=<uid> "
@@ -279,7 +283,7 @@ async def _run(ns: argparse.Namespace, log: logging.Logger) -> int:
     identity = load_identity(ns)
     archive = _archive(config, ns, log, identity)
     try:
-        await _start(archive, port)
+        await _start(archive, port, log)
         hand_over_index(archive, config)
         drop_privileges(config)
 
