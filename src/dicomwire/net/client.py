@@ -8,7 +8,7 @@ import socket
 import ssl as _ssl
 from collections.abc import Callable, Generator, Sequence
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dicomwire import uids
 from dicomwire.config import ContextSpec, RequestorSettings, Timeouts
@@ -20,7 +20,6 @@ from dicomwire.errors import (
     TLSHandshakeError,
 )
 from dicomwire.net.association import Association, SinkFactory
-from dicomwire.net.tls import TLSSettings, as_context, handshake_error
 from dicomwire.ul.items import (
     PresentationContextRQ,
     RoleSelection,
@@ -30,6 +29,9 @@ from dicomwire.ul.items import (
 )
 from dicomwire.ul.negotiation import accepted_contexts
 from dicomwire.ul.pdu import AAssociateRJ, AbortSource
+
+if TYPE_CHECKING:  # dicomwire.net.tls loads only for TLS
+    from dicomwire.net.tls import TLSSettings
 
 __all__ = ["ContextSpec", "RequestorSettings", "associate", "open_association"]
 
@@ -52,7 +54,12 @@ async def open_association(
     request = settings.build_request()
     loop = asyncio.get_running_loop()
     timeouts = settings.timeouts
-    context = as_context(tls, server_side=False)
+    if tls is None or isinstance(tls, _ssl.SSLContext):
+        context = tls
+    else:
+        from dicomwire.net.tls import as_context
+
+        context = as_context(tls, server_side=False)
 
     def factory() -> Association:
         return Association(
@@ -109,40 +116,52 @@ async def _connect(
     last: OSError | None = None
     for family, _, proto, _, address in addresses:
         try:
+            if ssl is not None:
+                return await _connect_tls(
+                    loop, host, (str(address[0]), int(address[1])), family, factory, ssl, timeouts
+                )
             _, assoc = await loop.create_connection(
-                factory,
-                str(address[0]),
-                int(address[1]),
-                family=family,
-                proto=proto,
-                ssl=ssl,
-                server_hostname=host if ssl else None,
-                ssl_handshake_timeout=timeouts.handshake if ssl else None,
+                factory, str(address[0]), int(address[1]), family=family, proto=proto
             )
             return assoc
-        except _ssl.SSLError as exc:
-            raise handshake_error(exc) from exc
-        except TimeoutError as exc:
-            if ssl is None:
-                raise
-            raise TLSHandshakeError("TLS handshake timed out", reason="timeout") from exc
         except OSError as exc:
-            failure = _handshake_failure(exc) if ssl is not None else None
-            if failure is not None:
-                raise failure from exc
             last = exc
     reason = os.strerror(last.errno) if last is not None and last.errno else str(last)
     raise ConnectError(reason)
 
 
-def _handshake_failure(exc: OSError) -> TLSHandshakeError | None:
-    """The TLS handshake's failure in ``exc`` (None: the TCP connection itself failed)."""
-    if "handshake" in str(exc).lower():  # asyncio's handshake timeout
-        return TLSHandshakeError(f"TLS handshake failed: {exc}", reason="timeout")
-    if isinstance(exc, ConnectionError) and not isinstance(exc, ConnectionRefusedError):
-        # a peer that is not TLS closed on our ClientHello (OpenSSL: SSL_ERROR_SYSCALL)
-        return TLSHandshakeError(f"TLS handshake failed: {exc.strerror or exc}", reason="syscall")
-    return None
+async def _connect_tls(
+    loop: asyncio.AbstractEventLoop,
+    host: str,
+    address: tuple[str, int],
+    family: int,
+    factory: Callable[[], Association],
+    context: _ssl.SSLContext,
+    timeouts: Timeouts,
+) -> Association:
+    """A TCP connection, then the TLS handshake (bounded by ``timeouts.handshake``), then the
+    association on it; TLSHandshakeError names what went wrong."""
+    from dicomwire.net.tlsconn import TLSConnection
+
+    ready: asyncio.Future[Association] = loop.create_future()
+
+    def opened() -> Association:
+        assoc = factory()
+        if not ready.done():
+            ready.set_result(assoc)
+        return assoc
+
+    def failed(_address: str, error: TLSHandshakeError) -> None:
+        if not ready.done():
+            ready.set_exception(error)
+
+    def connection() -> TLSConnection:
+        return TLSConnection(
+            context, opened, failed, timeouts.handshake, server_side=False, server_hostname=host
+        )
+
+    await loop.create_connection(connection, address[0], address[1], family=family)
+    return await ready
 
 
 class associate:

@@ -43,7 +43,7 @@ from dicomwire.errors import (
 )
 from dicomwire.net.association import Association, MessageObserver, ReleaseRequested, SinkFactory
 from dicomwire.net.tls import TLSSettings, as_context
-from dicomwire.net.tlsaccept import AcceptedTLS
+from dicomwire.net.tlsconn import TLSConnection
 from dicomwire.ul.identity import IdentityPolicy, IdentityRejection, answer_identity
 from dicomwire.ul.items import PresentationContextAC, RoleSelection, UserInformation
 from dicomwire.ul.negotiation import AcceptedContext, answer_contexts, answer_roles, effective_roles
@@ -253,7 +253,7 @@ class Server:
         self._tasks: set[asyncio.Task[None]] = set()
         self._active = 0
         self._waiting: dict[Association, None] = {}  # insertion order = oldest first
-        self._handshaking: dict[AcceptedTLS, None] = {}  # oldest first
+        self._handshaking: dict[TLSConnection, None] = {}  # oldest first
         self.associations_served = 0
 
     async def start(self, host: str | None, port: int) -> None:
@@ -297,14 +297,14 @@ class Server:
         assoc.observer = self._observer
         return assoc
 
-    def _accept_tls(self) -> AcceptedTLS:
+    def _accept_tls(self) -> TLSConnection:
         """A connection on a TLS port: its association begins once the handshake is done."""
         assert self._ssl is not None
         if len(self._handshaking) >= self.settings.max_waiting:
             oldest = next(iter(self._handshaking))
             log.warning("Too many connections in a TLS handshake; dropping the oldest")
             oldest.drop()
-        connection: AcceptedTLS
+        connection: TLSConnection
 
         def opened() -> Association:
             self._handshaking.pop(connection, None)
@@ -314,7 +314,7 @@ class Server:
             self._handshaking.pop(connection, None)
             self.events.handshake_failed(address, error)
 
-        connection = AcceptedTLS(self._ssl, opened, failed, self.settings.timeouts.handshake)
+        connection = TLSConnection(self._ssl, opened, failed, self.settings.timeouts.handshake)
         self._handshaking[connection] = None
         return connection
 
