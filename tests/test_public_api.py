@@ -53,6 +53,43 @@ def test_import_loads_nothing_heavy() -> None:
     assert out.stdout.strip() == "[]"
 
 
+# What a plain C-ECHO must not load (issue 10): the data layer, the TLS set-up, the version
+# lookup, the server side, the user identity policy and the debug-level dump formatters.
+_NOT_FOR_A_PLAIN_ECHO = (
+    "pydicom",
+    "numpy",
+    "cryptography",
+    "importlib.metadata",
+    "tempfile",
+    "getpass",
+    "dicomwire.net.tls",
+    "dicomwire.net.certificates",
+    "dicomwire.net.server",
+    "dicomwire.ul.identity",
+    "dicomwire.dcmtk.formats",
+)
+
+
+def test_echoscu_loads_only_what_an_echo_needs() -> None:
+    """Importing echoscu and taking its command line apart (as ``run_tool`` does before the event
+    loop starts) loads none of :data:`_NOT_FOR_A_PLAIN_ECHO`."""
+    code = (
+        "import sys\n"
+        "from dicomwire.cli import echoscu\n"
+        "from dicomwire.dcmtk.cmdline import options\n"
+        "from dicomwire.dcmtk.log import app_logger\n"
+        "parser = echoscu.build_parser()\n"
+        "ns = parser.parse_args(['-aec', 'PACS', '127.0.0.1', '104'])\n"
+        "assert options.prepare_tls(parser, ns, app_logger('echoscu')) is None\n"
+        "echoscu.requestor_settings(ns).build_request()\n"
+        f"watched = {_NOT_FOR_A_PLAIN_ECHO!r}\n"
+        "inside = tuple(w + '.' for w in watched)\n"
+        "print(sorted(m for m in sys.modules if m in watched or m.startswith(inside)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_layer_contracts_hold() -> None:
     """The import layers of pyproject's [tool.importlinter] (also run by make lint)."""
     lint = Path(sys.executable).with_name("lint-imports")
@@ -70,6 +107,33 @@ def _console_scripts() -> dict[str, str]:
     project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
     scripts: dict[str, str] = project["project"]["scripts"]
     return scripts
+
+
+def test_the_start_up_knows_the_tools() -> None:
+    """dicomwire.cli pauses the garbage collector while a tool loads: for these programs only."""
+    from dicomwire._startup import TOOLS
+
+    assert sorted(TOOLS) == sorted(_console_scripts())
+
+
+def test_the_collector_sleeps_only_while_a_tool_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from dicomwire import _startup
+
+    assert gc.isenabled()
+    monkeypatch.setattr(sys, "argv", ["/usr/bin/python3", "-m", "pytest"])
+    _startup.pause_for_tool()
+    assert gc.isenabled()  # not a tool: nothing changes
+    monkeypatch.setattr(sys, "argv", ["/opt/venv/bin/echoscu", "127.0.0.1", "104"])
+    try:
+        _startup.pause_for_tool()
+        assert not gc.isenabled()
+        _startup.settle()
+        assert gc.isenabled() and gc.get_freeze_count() > 0
+    finally:
+        gc.enable()
+        gc.unfreeze()
 
 
 @pytest.mark.parametrize("name", sorted(_console_scripts()))

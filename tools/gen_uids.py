@@ -214,10 +214,10 @@ import enum
 import re
 import sys
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
+from dicomwire._records import record
 from dicomwire.errors import DicomWireError
 
 
@@ -237,7 +237,7 @@ class Service(enum.StrEnum):
     OTHER = "other"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class TransferSyntax:
     """A transfer syntax; ``dcmtk_name`` is the name DCMTK's config files use."""
 
@@ -252,7 +252,7 @@ class TransferSyntax:
     retired: bool
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SopClass:
     """A SOP class (or meta SOP class).
 
@@ -269,7 +269,7 @@ class SopClass:
     dcmtk_modality: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class NamedUid:
     """Any other well-known UID (application context, frame of reference, ...)."""
 

@@ -9,10 +9,11 @@ it answers.  Every field has a keyword that mypy checks.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
+from typing import TYPE_CHECKING
 
 from dicomwire import uids
-from dicomwire.ul.identity import IdentityPolicy
+from dicomwire._records import record
 from dicomwire.ul.items import (
     PresentationContextRQ,
     RoleSelection,
@@ -23,6 +24,9 @@ from dicomwire.ul.items import (
 )
 from dicomwire.ul.negotiation import propose
 from dicomwire.ul.pdu import AAssociateRJ, AAssociateRQ
+
+if TYPE_CHECKING:  # the identity policy is the acceptor's: a requestor does not load it
+    from dicomwire.ul.identity import IdentityPolicy
 
 __all__ = ["AcceptorSettings", "ContextSpec", "RequestCheck", "RequestorSettings", "SupportedFor", "Timeouts"]
 
@@ -36,7 +40,7 @@ RequestCheck = Callable[[AAssociateRQ, tuple[str, int]], AAssociateRJ | None]
 SupportedFor = Callable[[AAssociateRQ, tuple[str, int]], Mapping[str, Sequence[str]]]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Timeouts:
     """DCMTK's four timeouts, in seconds; None = wait forever."""
 
@@ -52,7 +56,7 @@ class Timeouts:
         return min(limits) if limits else 60.0
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RequestorSettings:
     """Everything the requestor puts in its A-ASSOCIATE-RQ."""
 
@@ -98,7 +102,7 @@ def _verification_only() -> Mapping[str, Sequence[str]]:
     return {uids.VERIFICATION: (uids.IMPLICIT_VR_LITTLE_ENDIAN,)}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class AcceptorSettings:
     """What the acceptor accepts and how it answers."""
 

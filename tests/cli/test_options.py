@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib.util
 import logging
 import shutil
 import ssl
@@ -493,6 +494,26 @@ def test_run_tool_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
     assert options.run_tool(echoscu_parser(), interrupted, ["h", "1"]) == 130
     # logging is always cleaned up
     assert not [h for h in logging.getLogger("dicomwire").handlers if getattr(h, "_dicomwire_cli", False)]
+
+
+def test_a_short_run_goes_on_asyncios_own_loop() -> None:
+    """uvloop costs a few ms to import: a plain echo does not earn that back (issue 10)."""
+    from dicomwire.cli import echoscu
+
+    loops: list[str] = []
+
+    async def which(ns: argparse.Namespace) -> int:
+        loops.append(type(asyncio.get_running_loop()).__module__.split(".")[0])
+        return 0
+
+    def short_run(ns: argparse.Namespace) -> bool:
+        return bool(echoscu._short_run(ns))
+
+    assert options.run_tool(echoscu_parser(), which, ["h", "1"], short_run=short_run) == 0
+    assert options.run_tool(echoscu_parser(), which, ["--repeat", "64", "h", "1"], short_run=short_run) == 0
+    assert options.run_tool(echoscu_parser(), which, ["h", "1"]) == 0
+    fast = "uvloop" if importlib.util.find_spec("uvloop") is not None else "asyncio"
+    assert loops == ["asyncio", fast, fast]
 
 
 def test_network_settings() -> None:

@@ -123,8 +123,13 @@ async def _echo_and_close(assoc: Association, ns: argparse.Namespace, log: loggi
     return 0
 
 
+def _short_run(ns: argparse.Namespace) -> bool:
+    """A few echoes: asyncio's own loop starts sooner than uvloop loads."""
+    return int(ns.repeat or 1) < options.UVLOOP_BREAK_EVEN
+
+
 def main(argv: list[str] | None = None) -> int:
-    return options.run_tool(build_parser(), run, argv)
+    return options.run_tool(build_parser(), run, argv, short_run=_short_run)
 
 
 if __name__ == "__main__":

@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import logging
 import ssl
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from dicomwire.config import RequestorSettings
-from dicomwire.dcmtk.formats.assocdump import dump_association
-from dicomwire.dcmtk.formats.tlsdump import connection_details
 from dicomwire.errors import (
     AcseTimeout,
     AssociationAborted,
@@ -24,8 +21,11 @@ from dicomwire.errors import (
     RemoteProtocolError,
     TLSHandshakeError,
 )
-from dicomwire.net.association import Association
 from dicomwire.net.client import open_association
+
+if TYPE_CHECKING:
+    from dicomwire.config import RequestorSettings
+    from dicomwire.net.association import Association
 
 #: DCMTK's condition texts for a peer gone and for a DIMSE timeout.
 PEER_ABORTED: Final = "0006:0317 Peer aborted Association (or never connected)"
@@ -144,6 +144,8 @@ async def request_association(
     connect (over TLS with ``tls``), report a failure in DCMTK's words (then
     raise AssociationFailed), dump the negotiated parameters."""
     if log.isEnabledFor(dump_level):
+        from dicomwire.dcmtk.formats.assocdump import dump_association  # the dumps: -d only
+
         log.log(dump_level, "Request Parameters:\n%s", "\n".join(dump_association(settings.build_request())))
     log.info("Requesting Association")
     if not settings.contexts:
@@ -159,8 +161,12 @@ async def request_association(
         report_association_failure(log, exc, failure_level)
         raise AssociationFailed(str(exc)) from exc
     if assoc.tls is not None and log.isEnabledFor(logging.DEBUG):
+        from dicomwire.dcmtk.formats.tlsdump import connection_details
+
         log.debug("%s", connection_details(assoc.tls))
     if log.isEnabledFor(dump_level) and assoc.request is not None and assoc.accept is not None:
+        from dicomwire.dcmtk.formats.assocdump import dump_association
+
         log.log(
             dump_level,
             "Association Parameters Negotiated:\n%s",

@@ -25,12 +25,13 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from types import MappingProxyType
 from typing import TypeVar
 
 from dicomwire import uids
+from dicomwire._records import record
 from dicomwire.errors import DicomWireError
 
 _T = TypeVar("_T")
@@ -69,7 +70,7 @@ class Role(enum.StrEnum):
         return self is not Role.SCU
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class PresentationContext:
     """One abstract syntax with its transfer syntaxes, most preferred first."""
 
@@ -77,7 +78,7 @@ class PresentationContext:
     transfer_syntaxes: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Origin:
     """Where a presentation context was defined: file, line and key."""
 
@@ -86,7 +87,7 @@ class Origin:
     key: str
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Profile:
     """An association negotiation profile; ``origins`` says where each context came from."""
 
@@ -167,7 +168,7 @@ _SECTION = re.compile(r"(\[\[?)([^\[\]]*)(\]\]?)[ \t]*")
 _KEY_CHARS = re.compile(r"[A-Z0-9_-]*")
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class _Entry:
     key: str  # normalized: upper case, no blanks
     raw_key: str
@@ -175,7 +176,7 @@ class _Entry:
     line: int
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class _Section:
     name: str  # normalized
     raw_name: str
@@ -183,7 +184,7 @@ class _Section:
     entries: dict[str, _Entry] = field(default_factory=dict)
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class _Top:
     name: str
     raw_name: str
@@ -323,7 +324,7 @@ _HINTS: Mapping[str, str] = MappingProxyType(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class _Item:
     """One numbered entry: where it is, its abstract syntax UID and the rest of the value."""
 

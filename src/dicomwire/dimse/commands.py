@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Any, Final
 
+from dicomwire._records import record
 from dicomwire.errors import LocalProtocolError, RemoteProtocolError
 
 __all__ = [
@@ -107,7 +107,7 @@ class VR(StrEnum):
     AT = "AT"
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class CommandElement:
     """One row of the command element table."""
 

@@ -13,9 +13,9 @@ command set arrives - so a multi-gigabyte C-STORE never sits in memory.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterator
-from dataclasses import dataclass
 from typing import Final, Protocol, TypeAlias
 
+from dicomwire._records import record
 from dicomwire.dimse.messages import Message, decode_message, encode_message
 from dicomwire.errors import LocalProtocolError, RemoteProtocolError
 from dicomwire.ul.pdv import PDV, max_pdv_data_length
@@ -136,7 +136,7 @@ _DATA_ENDED: Final = "data_ended"
 SinkFactory = Callable[[int, Message], DatasetSink | None]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class MessageReceived:
     """A complete message: its command, and its data set if one was announced.
 

@@ -12,10 +12,10 @@ the standard makes mandatory.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any, ClassVar, Final, TypeAlias
 
+from dicomwire._records import record
 from dicomwire.dimse.commands import (
     DATASET_ABSENT,
     DATASET_PRESENT,
@@ -54,7 +54,7 @@ VERIFICATION_SOP_CLASS_UID: Final = "1.2.840.10008.1.1"
 
 
 # -- requests ---------------------------------------------------------------------
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class CEchoRQ:
     command_field: ClassVar[CommandField] = CommandField.C_ECHO_RQ
     message_id: int
@@ -62,7 +62,7 @@ class CEchoRQ:
     has_dataset: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class CStoreRQ:
     command_field: ClassVar[CommandField] = CommandField.C_STORE_RQ
     message_id: int
@@ -74,7 +74,7 @@ class CStoreRQ:
     has_dataset: bool = True
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class CFindRQ:
     command_field: ClassVar[CommandField] = CommandField.C_FIND_RQ
     message_id: int
@@ -83,7 +83,7 @@ class CFindRQ:
     has_dataset: bool = True
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class CGetRQ:
     command_field: ClassVar[CommandField] = CommandField.C_GET_RQ
     message_id: int
@@ -92,7 +92,7 @@ class CGetRQ:
     has_dataset: bool = True
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class CMoveRQ:
     command_field: ClassVar[CommandField] = CommandField.C_MOVE_RQ
     message_id: int
@@ -102,7 +102,7 @@ class CMoveRQ:
     has_dataset: bool = True
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class CCancelRQ:
     command_field: ClassVar[CommandField] = CommandField.C_CANCEL_RQ
     message_id_being_responded_to: int
@@ -112,7 +112,7 @@ class CCancelRQ:
 # -- responses --------------------------------------------------------------------
 # Every response may carry the status detail fields of PS3.7 Annex C:
 # offending_element (0000,0901), error_comment (0000,0902), error_id (0000,0903).
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class CEchoRSP:
     command_field: ClassVar[CommandField] = CommandField.C_ECHO_RSP
     message_id_being_responded_to: int
@@ -124,7 +124,7 @@ class CEchoRSP:
     has_dataset: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class CStoreRSP:
     command_field: ClassVar[CommandField] = CommandField.C_STORE_RSP
     message_id_being_responded_to: int
@@ -137,7 +137,7 @@ class CStoreRSP:
     has_dataset: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class CFindRSP:
     command_field: ClassVar[CommandField] = CommandField.C_FIND_RSP
     message_id_being_responded_to: int
@@ -149,7 +149,7 @@ class CFindRSP:
     has_dataset: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class CGetRSP:
     command_field: ClassVar[CommandField] = CommandField.C_GET_RSP
     message_id_being_responded_to: int
@@ -165,7 +165,7 @@ class CGetRSP:
     has_dataset: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record(frozen=True, slots=True, kw_only=True)
 class CMoveRSP:
     command_field: ClassVar[CommandField] = CommandField.C_MOVE_RSP
     message_id_being_responded_to: int
@@ -249,7 +249,7 @@ _ATTRIBUTES: Final[Mapping[type[Any], tuple[tuple[str, bool], ...]]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class _Slot:
     """One command element of one message: where its value comes from."""
 

@@ -16,9 +16,9 @@ import logging
 import socket
 import ssl
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import BinaryIO, cast
 
+from dicomwire._records import record
 from dicomwire.config import Timeouts
 from dicomwire.dimse.fragments import (
     DatasetSink,
@@ -60,7 +60,7 @@ _WRITE_BATCH = 256 * 1024
 _DEFAULT_TIMEOUTS = Timeouts()
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ReleaseRequested:
     """The peer asked to release the association (A-RELEASE indication)."""
 

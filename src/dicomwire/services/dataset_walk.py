@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import BinaryIO, Final
 
+from dicomwire._records import record
 from dicomwire.errors import DatasetCodecError
 from dicomwire.services.dataset_head import MAX_DEPTH, Encoding
 
@@ -48,7 +48,7 @@ class TruncatedDataset(DatasetCodecError):
         self.remaining = remaining
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Layout:
     """What sending the data set "as DCMTK does" would change in it."""
 
@@ -59,7 +59,7 @@ class Layout:
 PLAIN_LAYOUT: Final = Layout()
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Element:
     """One top-level element: where its header starts, where its value starts and ends."""
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import BinaryIO, Final
 
 from dicomwire import uids
+from dicomwire._records import record
 from dicomwire.errors import DatasetCodecError
 
 __all__ = [
@@ -79,7 +79,7 @@ def encode_file_meta(
     return bytes(PREAMBLE_LENGTH) + _MAGIC + group_length + body
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class FileMeta:
     """What a file's meta header says, and where its data set starts.
 

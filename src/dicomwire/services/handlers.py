@@ -11,9 +11,10 @@ status; the association goes on.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from dicomwire._records import record
 from dicomwire.dimse import status as st
 from dicomwire.dimse.commands import Priority
 from dicomwire.dimse.fragments import DatasetSink
@@ -37,7 +38,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class AssociationInfo:
     """What a handler may want to know about the request and its requestor."""
 
@@ -52,7 +53,7 @@ class AssociationInfo:
     extra: Mapping[str, object] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ReceivedInstance:
     """One instance received by C-STORE.
 
@@ -129,7 +130,7 @@ class FindHandler(Protocol):
     ) -> AsyncIterator[tuple[int, Dataset | None]]: ...
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RetrieveMatch:
     """One instance a C-MOVE or C-GET sends: where it is and what it is."""
 

@@ -16,15 +16,16 @@ streaming.
 
 from __future__ import annotations
 
+import importlib
 import os
 import struct
 import sys
-from dataclasses import dataclass
 from io import BytesIO
 from types import ModuleType
 from typing import TYPE_CHECKING, BinaryIO, Final, Protocol, cast
 
 from dicomwire import uids
+from dicomwire._records import record
 from dicomwire.dimse.commands import Priority
 from dicomwire.dimse.messages import CStoreRQ, CStoreRSP
 from dicomwire.errors import DatasetCodecError, NoAcceptedContext, RemoteProtocolError
@@ -38,12 +39,33 @@ from dicomwire.services.dataset_head import (
 )
 from dicomwire.services.dataset_walk import PLAIN_LAYOUT, Layout, TruncatedDataset, walk_file
 from dicomwire.services.file_meta import TRANSFER_SYNTAX_UID, read_file_meta
-from dicomwire.services.storage_names import InstanceInfo, Naming, UidNaming
-from dicomwire.services.storage_scp import FsyncPolicy, StorageSCP, StoreOutcome
 from dicomwire.ul.negotiation import AcceptedContext
 
 if TYPE_CHECKING:
     from pydicom.dataset import Dataset
+
+    from dicomwire.services.storage_names import InstanceInfo, Naming, UidNaming
+    from dicomwire.services.storage_scp import FsyncPolicy, StorageSCP, StoreOutcome
+
+# The SCP side, re-exported here, loads on first use: a storescu does not need it.
+_SCP_NAMES: Final = {
+    "FsyncPolicy": "dicomwire.services.storage_scp",
+    "StorageSCP": "dicomwire.services.storage_scp",
+    "StoreOutcome": "dicomwire.services.storage_scp",
+    "InstanceInfo": "dicomwire.services.storage_names",
+    "Naming": "dicomwire.services.storage_names",
+    "UidNaming": "dicomwire.services.storage_names",
+}
+
+
+def __getattr__(name: str) -> object:
+    home = _SCP_NAMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "FsyncPolicy",
@@ -78,7 +100,7 @@ _VRS: Final = frozenset(
 )
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class StoreSource:
     """A file to send: its SOP class/instance (from the data set), its transfer
     syntax, and where the data set lies in it."""
@@ -222,7 +244,7 @@ class _Described(Protocol):
     def transfer_syntax(self) -> str: ...
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class _DatasetSource:
     """A data set in memory, encoded once in its own transfer syntax."""
 

@@ -11,18 +11,18 @@ DCMTK dcmrecv's other schemes are :mod:`dicomwire.dcmtk.naming`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Final, Protocol
 
 from dicomwire import uids
+from dicomwire._records import record
 
 __all__ = ["InstanceInfo", "Naming", "UidNaming", "is_safe_relative_path", "safe_uid_for_filename"]
 
 _UNSAFE: Final = re.compile(r"[^A-Za-z0-9.:@ -]")
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class InstanceInfo:
     """What a naming function may use.  The UIDs are the C-STORE-RQ's;
     ``series_date`` is the raw Series Date of the data set (None: unknown)."""
@@ -58,7 +58,7 @@ def safe_uid_for_filename(uid: str) -> str:
     return _UNSAFE.sub("_", uid.encode("latin-1", errors="replace").decode("latin-1"))
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class UidNaming:
     """``<modality>.<SOP Instance UID><extension>``; an existing file is replaced."""
 

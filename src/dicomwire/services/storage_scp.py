@@ -29,10 +29,10 @@ import errno
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Final
 
 from dicomwire import uids
+from dicomwire._records import record
 from dicomwire.dimse import status
 from dicomwire.dimse.fragments import DatasetSink
 from dicomwire.dimse.messages import CStoreRQ
@@ -66,7 +66,7 @@ class FsyncPolicy(enum.StrEnum):
     FULL = "full"  # fsync the file, rename, fsync the directory
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class StoreOutcome:
     """What became of one received instance: the status answered, the file
     (as displayed: output directory as given joined with the name), and why

@@ -35,9 +35,10 @@ import enum
 import os
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import BinaryIO, Final
 
+from dicomwire._records import record
 from dicomwire.dimse import status
 from dicomwire.errors import DatasetCodecError
 from dicomwire.services.dataset_head import (
@@ -83,7 +84,7 @@ def open_temp_file(directory: str) -> tuple[str, BinaryIO]:
 Opener = Callable[[str], tuple[str, BinaryIO]]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SinkPlan:
     """Everything a sink needs to know, fixed when the C-STORE-RQ arrives."""
 

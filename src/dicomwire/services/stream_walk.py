@@ -36,10 +36,10 @@ from __future__ import annotations
 
 import struct
 import zlib
-from dataclasses import dataclass
 from functools import cache
 from typing import Final
 
+from dicomwire._records import record
 from dicomwire.errors import RemoteProtocolError
 from dicomwire.services.dataset_head import Encoding
 
@@ -93,7 +93,7 @@ def _tag(tag: int) -> str:
     return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class _Container:
     kind: int
     end: int | None  # input offset of its end; None: undefined length (a delimiter ends it)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from dicomwire import uids
 from dicomwire.dimse import status as st
-from dicomwire.dimse.fragments import MessageReceived
 from dicomwire.dimse.messages import CEchoRQ, CEchoRSP
 from dicomwire.errors import RemoteProtocolError
 from dicomwire.net.association import Association, ReleaseRequested
-from dicomwire.net.server import Handler
-from dicomwire.services.handlers import AcceptEcho, EchoHandler
-from dicomwire.services.info import association_info
+
+# An SCU's echo needs none of the server side: the handler types load with the server.
+if TYPE_CHECKING:
+    from dicomwire.dimse.fragments import MessageReceived
+    from dicomwire.net.server import Handler
+    from dicomwire.services.handlers import EchoHandler
 
 __all__ = ["echo", "echo_handler", "handle_echo"]
 
@@ -41,6 +44,7 @@ async def echo(
 
 def echo_handler(handler: EchoHandler) -> Handler:
     """The server's message handler around an :class:`EchoHandler`."""
+    from dicomwire.services.info import association_info
 
     async def handle(assoc: Association, received: MessageReceived) -> None:
         request = received.message
@@ -61,5 +65,14 @@ def echo_handler(handler: EchoHandler) -> Handler:
     return handle
 
 
-#: The raw message handler answering every C-ECHO-RQ with Success.
-handle_echo: Handler = echo_handler(AcceptEcho())
+async def handle_echo(assoc: Association, received: MessageReceived) -> None:
+    """The raw message handler answering every C-ECHO-RQ with Success (what
+    ``echo_handler(AcceptEcho())`` does)."""
+    request = received.message
+    assert isinstance(request, CEchoRQ)
+    response = CEchoRSP(
+        message_id_being_responded_to=request.message_id,
+        affected_sop_class_uid=request.affected_sop_class_uid,
+        status=st.SUCCESS,
+    )
+    await assoc.send(received.context_id, response)

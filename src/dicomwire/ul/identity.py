@@ -30,9 +30,10 @@ B.4, Basic User Identity); for the token types it sends none, having no server r
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Final
 
+from dicomwire._records import record
 from dicomwire.ul.items import UserIdentityAC, UserIdentityRQ, UserIdentityType
 from dicomwire.ul.pdu import AAssociateRJ, RejectResult, RejectSource
 
@@ -67,7 +68,7 @@ _KINDS: Final[Mapping[int, str]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class IdentityAccepted:
     """The verifier's yes; ``server_response`` goes to the requestor when it asked for a
     positive response (ignored for types 1 and 2, whose response is always empty)."""
@@ -75,7 +76,7 @@ class IdentityAccepted:
     server_response: bytes = b""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class IdentityRefused:
     """The verifier's no, and why, for the log (never the passcode or the token itself)."""
 
@@ -88,7 +89,7 @@ IdentityVerdict = IdentityAccepted | IdentityRefused
 IdentityVerifier = Callable[[UserIdentityRQ, tuple[str, int]], IdentityVerdict]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class IdentityPolicy:
     """Who may associate: ``verifier`` decides on each identity sent; with ``required`` a
     request that sends none is rejected too."""
@@ -97,7 +98,7 @@ class IdentityPolicy:
     required: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class IdentityRejection(AAssociateRJ):
     """The A-ASSOCIATE-RJ for a refused or missing identity, with ``why`` for the log."""
 

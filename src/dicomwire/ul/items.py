@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import IntEnum
 
+from dicomwire._records import record
 from dicomwire.errors import RemoteProtocolError
 
 _ITEM_HEADER = struct.Struct(">BxH")
@@ -129,7 +130,7 @@ def _prefixed(value: bytes) -> bytes:
 # -- presentation contexts -----------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class PresentationContextRQ:
     """A proposed presentation context: odd ID 1..255, one abstract syntax, >=1 transfer syntaxes."""
 
@@ -162,7 +163,7 @@ class PresentationContextRQ:
         return cls(body[0], abstract, tuple(syntaxes))
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class PresentationContextAC:
     """The acceptor's answer for one proposed context."""
 
@@ -195,7 +196,7 @@ class PresentationContextAC:
 # -- user information sub-items --------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class RoleSelection:
     """SCP/SCU role selection for one SOP class (PS3.7 D.3.3.4)."""
 
@@ -215,7 +216,7 @@ class RoleSelection:
         return cls(decode_text(uid, "role selection UID"), bool(body[offset]), bool(body[offset + 1]))
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SOPClassExtendedNegotiation:
     sop_class_uid: str
     application_information: bytes
@@ -230,7 +231,7 @@ class SOPClassExtendedNegotiation:
         return cls(decode_text(uid, "extended negotiation UID"), bytes(body[offset:]))
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class SOPClassCommonExtendedNegotiation:
     sop_class_uid: str
     service_class_uid: str
@@ -259,7 +260,7 @@ class SOPClassCommonExtendedNegotiation:
         return cls(decode_text(sop, where), decode_text(service, where), tuple(related))
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class UserIdentityRQ:
     identity_type: int
     primary_field: bytes
@@ -284,7 +285,7 @@ class UserIdentityRQ:
         return cls(body[0], bytes(primary), bytes(secondary), bool(body[1]))
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class UserIdentityAC:
     server_response: bytes = b""
 
@@ -297,7 +298,7 @@ class UserIdentityAC:
         return cls(bytes(response))
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class UserInformation:
     """The user-information item (0x50) with all its sub-items.
 

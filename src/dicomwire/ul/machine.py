@@ -10,8 +10,8 @@ together.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
+from dicomwire._records import record
 from dicomwire.errors import LocalProtocolError, RemoteProtocolError
 from dicomwire.ul.framing import PduReader
 from dicomwire.ul.pdu import (
@@ -38,63 +38,63 @@ ARTIM_EXPIRED = "no A-ASSOCIATE-RQ before the ARTIM timer expired"
 # -- effects ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Send:
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class Connect:
     """Open the transport connection (requestor)."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class CloseTransport:
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class StartTimer:
     """Start (or restart) ARTIM."""
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class StopTimer:
     pass
 
 
 # Indications / confirmations delivered to the local user.
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class AssociateIndication:
     request: AAssociateRQ
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class AssociateAccepted:
     accept: AAssociateAC
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class AssociateRejected:
     reject: AAssociateRJ
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class DataIndication:
     pdvs: tuple[PDV, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ReleaseIndication:
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class ReleaseConfirmation:
     pass
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class AbortIndication:
     """A-ABORT (peer user) or A-P-ABORT (provider: ours or the peer's)."""
 

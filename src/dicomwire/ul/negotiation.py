@@ -6,15 +6,15 @@ the acceptor answers it, the requestor reads the answer.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
+from dicomwire._records import record
 from dicomwire.errors import LocalProtocolError, RemoteProtocolError
 from dicomwire.ul.items import ContextResult, PresentationContextAC, PresentationContextRQ, RoleSelection
 
 MAX_CONTEXTS = 128
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class AcceptedContext:
     """A presentation context both sides agreed on, with the roles of the requestor."""
 

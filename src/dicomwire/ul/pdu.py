@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import IntEnum
 
+from dicomwire._records import record
 from dicomwire.errors import RemoteProtocolError
 from dicomwire.ul.items import (
     ItemType,
@@ -70,7 +71,7 @@ def pad_ae(title: str) -> bytes:
     return raw.ljust(16, b" ")
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class _AssociateBase:
     called_ae: str
     calling_ae: str
@@ -137,7 +138,7 @@ def _decode_associate(
     return fields
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class AAssociateRQ(_AssociateBase):
     presentation_contexts: tuple[PresentationContextRQ, ...] = ()
 
@@ -150,7 +151,7 @@ class AAssociateRQ(_AssociateBase):
         return cls(**fields)  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class AAssociateAC(_AssociateBase):
     presentation_contexts: tuple[PresentationContextAC, ...] = ()
 
@@ -174,7 +175,7 @@ class RejectSource(IntEnum):
     SERVICE_PROVIDER_PRESENTATION = 3
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class AAssociateRJ:
     result: int
     source: int
@@ -190,7 +191,7 @@ class AAssociateRJ:
         return cls(result, source, reason)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class PDataTF:
     pdvs: tuple[PDV, ...]
 
@@ -232,7 +233,7 @@ def decode_pdvs(body: memoryview) -> tuple[PDV, ...]:
     return tuple(pdvs)
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class AReleaseRQ:
     def encode(self) -> bytes:
         return _PDU_HEADER.pack(PDUType.A_RELEASE_RQ, 4) + bytes(4)
@@ -243,7 +244,7 @@ class AReleaseRQ:
         return cls()
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class AReleaseRP:
     def encode(self) -> bytes:
         return _PDU_HEADER.pack(PDUType.A_RELEASE_RP, 4) + bytes(4)
@@ -254,7 +255,7 @@ class AReleaseRP:
         return cls()
 
 
-@dataclass(frozen=True, slots=True)
+@record(frozen=True, slots=True)
 class AAbort:
     source: int = AbortSource.SERVICE_USER
     reason: int = AbortReason.NOT_SPECIFIED

@@ -19,10 +19,10 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
 from dicomwire import uids
+from dicomwire._records import record
 from dicomwire.errors import DatasetCodecError
 from dicomwire.services.file_meta import read_file_meta
 from dicomwire.services.storage import StoreSource, TruncatedDataset, inspect_file
@@ -79,7 +79,7 @@ class InputsFailed(Exception):
     """Checking the inputs failed fatally (the message was logged)."""
 
 
-@dataclass
+@record
 class InputFile:
     """One file to send; ``source`` is known early with ``-R``."""
 

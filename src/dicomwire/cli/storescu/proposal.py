@@ -27,9 +27,10 @@ looks for a deflated context first.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from dicomwire import uids
+from dicomwire._records import record
 from dicomwire.dcmtk.cmdline.syntaxes import (
     DEFAULT_SYNTAX,
     SYNTAX_BY_OPTION,
@@ -38,9 +39,11 @@ from dicomwire.dcmtk.cmdline.syntaxes import (
     preferred_syntax,
     syntax_lists,
 )
-from dicomwire.dcmtk.profiles import Profile
 from dicomwire.ul.items import PresentationContextRQ, RoleSelection, SOPClassExtendedNegotiation
 from dicomwire.ul.negotiation import AcceptedContext
+
+if TYPE_CHECKING:
+    from dicomwire.dcmtk.profiles import Profile
 
 MAX_CONTEXTS = 128
 DEFLATED = uids.DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN
@@ -93,7 +96,7 @@ def number_contexts(pairs: Sequence[tuple[str, tuple[str, ...]]]) -> tuple[Prese
     )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ProfileProposal:
     contexts: tuple[PresentationContextRQ, ...]
     roles: tuple[RoleSelection, ...]

@@ -21,8 +21,8 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from dicomwire._records import record
 from dicomwire.cli.storescu.inputs import BadFile, InputFile, MissingUids, read_source, warn_spaced_uids
 from dicomwire.cli.storescu.proposal import choose_context
 from dicomwire.cli.storescu.report import (
@@ -39,7 +39,6 @@ from dicomwire.cli.storescu.rewrite import (
     normal_form_to_temp,
     rewrite_to_temp,
 )
-from dicomwire.dcmtk.formats.dimse import dump_message
 from dicomwire.dcmtk.log import INFO, WARN
 from dicomwire.dcmtk.netreport import DIMSE_TIMEOUT, PEER_ABORTED
 from dicomwire.dcmtk.status import dcmtk_status_string
@@ -70,7 +69,7 @@ _COND_DEAD_SEND = "0006:0303 DUL Finite State Machine Error: No action defined, 
 _COND_DEAD_RELEASE = "0006:0303 DUL Finite State Machine Error: No action defined, state 1 event 10"
 
 
-@dataclass
+@record
 class _Failure:
     """Why one file was not stored: DCMTK's condition text; ``aborted`` when the peer went away."""
 
@@ -304,6 +303,8 @@ class Sender:
         message_id = self._message_id()
         self.log.info("Sending Store Request (MsgID %d, %s)", message_id, modality(source.sop_class_uid))
         if self.log.isEnabledFor(logging.DEBUG):
+            from dicomwire.dcmtk.formats.dimse import dump_message  # the DIMSE dumps: -d only
+
             self.log.debug(
                 "%s",
                 dump_message(
@@ -367,6 +368,8 @@ class Sender:
 
     def _received(self, response: CStoreRSP, context_id: int) -> bool:
         if self.log.isEnabledFor(logging.DEBUG):
+            from dicomwire.dcmtk.formats.dimse import dump_message
+
             self.log.info("Received Store Response")
             self.log.debug("%s", dump_message(response, "INCOMING", context_id))
         else:

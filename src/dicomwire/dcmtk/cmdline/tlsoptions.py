@@ -18,25 +18,21 @@ when asked.
 from __future__ import annotations
 
 import argparse
-import getpass
 import logging
 import os
 import ssl
 import sys
 from collections.abc import Callable, Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dicomwire.dcmtk.cmdline.engine import Check, DcmtkParser
 from dicomwire.dcmtk.cmdline.values import CommandLineError
 from dicomwire.errors import TLSSetupError
-from dicomwire.net.tls import (
-    CIPHERSUITES,
-    PeerVerification,
-    RevocationCheck,
-    TLSProfile,
-    TLSSettings,
-    supported_ciphersuites,
-)
+
+# The option table is all a plain TCP run needs: dicomwire.net.tls (and tempfile, getpass,
+# pathlib) load only once a TLS option asks for them (prepare_tls, build_tls).
+if TYPE_CHECKING:
+    from dicomwire.net.tls import RevocationCheck, TLSSettings
 
 __all__ = ["add_tls_options", "build_tls", "finish_tls", "prepare_tls", "tls_settings"]
 
@@ -49,11 +45,11 @@ _ILLEGAL_CALL = "0001:0007 Illegal call, perhaps wrong parameters"  # DCMTK's an
 _APP = "this application"
 _RFC7525 = "RFC 7525 recommends that such cipher suites should not be used."
 _SUITE_NOT_ALLOWED = "000b:000a Ciphersuite not allowed in current DICOM security profile"
-_PROFILE_NAMES = {
-    TLSProfile.BCP195_ND: "Non-downgrading BCP 195 TLS Profile",
-    TLSProfile.BCP195: "BCP 195 TLS Profile",
-    TLSProfile.BCP195_EX: "Extended BCP 195 TLS Profile",
-    TLSProfile.AES: "AES TLS Secure Transport Connection Profile",
+_PROFILE_NAMES = {  # by TLSProfile (a StrEnum: its values are its keys here)
+    "bcp195-nd": "Non-downgrading BCP 195 TLS Profile",
+    "bcp195": "BCP 195 TLS Profile",
+    "bcp195-ex": "Extended BCP 195 TLS Profile",
+    "aes": "AES TLS Secure Transport Connection Profile",
 }
 
 
@@ -307,6 +303,8 @@ def prepare_tls(parser: DcmtkParser, ns: argparse.Namespace, log: logging.Logger
     root_file = getattr(ns, "tls_is_root_cert", None)
     if ns.tls == "disable":
         if root_file is not None:  # needs no TLS layer
+            from dicomwire.net.tls import TLSSettings
+
             return _offline_root(root_file, TLSSettings(der=ns.tls_key_format == "der"), log)
         if verify_file is not None:  # needs one: without TLS there is nothing to verify against
             return _verdict(verify_file, False)
@@ -365,6 +363,8 @@ def finish_tls(ns: argparse.Namespace, log: logging.Logger) -> int | None:
 
 def tls_settings(ns: argparse.Namespace, log: logging.Logger, *, acceptor: bool) -> TLSSettings:
     """The :class:`TLSSettings` the parsed options describe (unreadable extras warned about)."""
+    from dicomwire.net.tls import PeerVerification, TLSProfile, TLSSettings
+
     der = ns.tls_key_format == "der"
     key, cert = ns.tls_keys if ns.tls == "enable" and ns.tls_keys else (None, None)
     return TLSSettings(
@@ -400,6 +400,8 @@ class _PasswordPrompt:
     def __call__(self) -> str:
         if self._answer is None:
             if sys.stdin is not None and sys.stdin.isatty():
+                import getpass
+
                 self._answer = getpass.getpass("Enter PEM pass phrase:")
             else:  # OpenSSL shows its prompt even then
                 sys.stderr.write("Enter PEM pass phrase:\n")
@@ -409,6 +411,8 @@ class _PasswordPrompt:
 
 
 def _revocation(ns: argparse.Namespace) -> RevocationCheck:
+    from dicomwire.net.tls import RevocationCheck
+
     if ns.tls_crl_check == "all":
         return RevocationCheck.CHAIN
     if ns.tls_crl_check == "leaf" or ns.tls_crl_files:
@@ -418,6 +422,8 @@ def _revocation(ns: argparse.Namespace) -> RevocationCheck:
 
 def _usable(paths: Sequence[str] | None, what: str, der: bool, log: logging.Logger) -> tuple[str, ...]:
     """The files of ``paths`` that load; DCMTK's warning for the others."""
+    from pathlib import Path
+
     usable = []
     for path in paths or ():
         probe = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -465,6 +471,8 @@ def _seed_notice(ns: argparse.Namespace, log: logging.Logger) -> None:
 
 def _ciphersuites_usable(ns: argparse.Namespace, log: logging.Logger) -> bool:
     """``+cs``: DCMTK's warnings and fatal lines (it handles the names last first)."""
+    from dicomwire.net.tls import CIPHERSUITES, TLSProfile, supported_ciphersuites
+
     profile = TLSProfile(ns.tls_profile)
     supported = set(supported_ciphersuites())
     for name in reversed(ns.tls_ciphers or ()):
@@ -514,6 +522,8 @@ def _dcmtk_line(exc: TLSSetupError, ns: argparse.Namespace) -> str:
 
 
 def _cipher_listing(parser: DcmtkParser) -> str:
+    from dicomwire.net.tls import supported_ciphersuites
+
     lines = [parser.header().rstrip("\n"), "", "Supported TLS ciphersuites are:"]
     lines += [f"  {name}" for name in supported_ciphersuites()]
     return "\n".join(lines) + "\n"
@@ -524,6 +534,7 @@ def _cipher_listing(parser: DcmtkParser) -> str:
 
 def _offline_verify(path: str, settings: TLSSettings, log: logging.Logger) -> int:
     from dicomwire.net.certificates import CertificateFileError, verification_error
+    from dicomwire.net.tls import RevocationCheck
 
     try:
         error = verification_error(

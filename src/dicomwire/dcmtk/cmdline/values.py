@@ -11,8 +11,9 @@ records for each definition; :class:`CommandLineExit` and
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, Protocol
+
+from dicomwire._records import record
 
 __all__ = [
     "EXIT_COMMANDLINE_SYNTAX_ERROR",
@@ -147,7 +148,7 @@ PORT = Integer(1, 65535, unsigned=True)
 # -- definitions -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Option:
     """One option as defined by a tool (see ``DcmtkParser.add_option``)."""
 
@@ -170,7 +171,7 @@ class Option:
         return self.long or self.short or self.dest
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Param:
     """One positional parameter (see :meth:`~dicomwire.dcmtk.cmdline.engine.DcmtkParser.add_param`)."""
 

@@ -51,11 +51,10 @@ from __future__ import annotations
 
 import logging as _logging
 import os
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import field
+from typing import TYPE_CHECKING, Any
 
-from dicomwire.dcmtk.log.config import FilterChain as FilterChain
-from dicomwire.dcmtk.log.config import read_config
+from dicomwire._records import record
 from dicomwire.dcmtk.log.layout import ConsoleHandler as ConsoleHandler
 from dicomwire.dcmtk.log.layout import DailyRollingFileHandler as DailyRollingFileHandler
 from dicomwire.dcmtk.log.layout import NullHandler, PatternFormatter
@@ -75,6 +74,10 @@ from dicomwire.dcmtk.log.levels import (
 )
 from dicomwire.dcmtk.log.levels import DEFAULT_PATTERN as DEFAULT_PATTERN
 from dicomwire.dcmtk.log.levels import level_name as level_name
+
+# The log4cplus property file reader (-lc) loads only when a tool is given one.
+if TYPE_CHECKING:
+    from dicomwire.dcmtk.log.config import FilterChain as FilterChain
 
 __all__ = [
     "DEBUG",
@@ -98,6 +101,14 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str) -> Any:
+    if name == "FilterChain":
+        from dicomwire.dcmtk.log.config import FilterChain
+
+        return FilterChain
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def app_logger(prog: str) -> _logging.Logger:
     """The logger of a tool: ``dicomwire.apps.<prog>``."""
     return _logging.getLogger(f"{ROOT_LOGGER}.apps.{prog}")
@@ -106,7 +117,7 @@ def app_logger(prog: str) -> _logging.Logger:
 # -- installing and undoing ----------------------------------------------------
 
 
-@dataclass
+@record
 class _State:
     """What the last setup installed, so the next one (or shutdown) can undo it."""
 
@@ -164,6 +175,8 @@ def configure_from_file(path: str, appname: str) -> None:
 
     Raises :class:`LogConfigError` (nothing is left installed) on any problem.
     """
+    from dicomwire.dcmtk.log.config import read_config
+
     config = read_config(path, appname)
     root = _prepare_root()
     try:
