@@ -81,7 +81,18 @@ class Timing:
         return statistics.median(self.times) if self.times else float("inf")
 
 
+# Python runs with its compiled modules cached, as in an installed tool (pip compiles them at
+# install time): without this, PYTHONDONTWRITEBYTECODE=1 (set in some environments, this one among
+# them) makes every run compile the whole package again.
+PYTHON_ENV: Final = {
+    **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+    "PYTHONPYCACHEPREFIX": os.path.join(tempfile.gettempdir(), "dicomwire-bench-pycache"),
+}
+
+
 def run_once(argv: list[str], env: dict[str, str] | None, timeout: float = 60) -> tuple[float, int]:
+    if env is None and argv[0] == PYTHON:
+        env = PYTHON_ENV
     """Seconds from spawn to exit, and the exit code; the process dies with any error here."""
     started = time.perf_counter()
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -157,7 +168,9 @@ def import_times(argv: list[str], runs: int = 3) -> tuple[list[Import], int]:
 
 
 def _import_time_run(argv: list[str]) -> tuple[list[Import], int]:
-    proc = subprocess.run([PYTHON, "-X", "importtime", *argv[1:]], capture_output=True, timeout=60)
+    proc = subprocess.run(
+        [PYTHON, "-X", "importtime", *argv[1:]], capture_output=True, timeout=60, env=PYTHON_ENV
+    )
     found: list[Import] = []
     for line in proc.stderr.decode(errors="replace").splitlines():
         if not line.startswith("import time:"):
