@@ -332,6 +332,13 @@ def __init__(self, key, touched):
     self.touched = __dataclass_dflt_touched__() if touched is __dataclass_HAS_DEFAULT_FACTORY__ else touched
 CODE['def __init__(self, key, touched):\n    self.key = key\n    self.touched = __dataclass_dflt_touched__() if touched is __dataclass_HAS_DEFAULT_FACTORY__ else touched\n'] = __init__.__code__
 
+# dicomwire.dimse.messages._Plan
+def __init__(self, key, varying, cache):
+    self.key = key
+    self.varying = varying
+    self.cache = cache
+CODE['def __init__(self, key, varying, cache):\n    self.key = key\n    self.varying = varying\n    self.cache = cache\n'] = __init__.__code__
+
 # dicomwire.services.stream_walk._Container
 def __init__(self, kind, end, rewrite, little_implicit, tag, group, patch_at, group_start):
     self.kind = kind

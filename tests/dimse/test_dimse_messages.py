@@ -355,3 +355,31 @@ def test_cross_check_pynetdicom_decodes_ours() -> None:
     assert ds.AffectedSOPClassUID == STUDY_FIND
     assert ds.CommandGroupLength == len(ours) - 12
     assert struct.unpack_from("<I", ours, 8)[0] == len(ours) - 12
+
+
+def test_cached_encoding_matches_the_uncached_one() -> None:
+    from dicomwire.dimse import messages
+
+    samples: list[messages.Message] = [
+        CEchoRQ(message_id=1),
+        CEchoRQ(message_id=65535),
+        CStoreRQ(
+            message_id=3,
+            affected_sop_class_uid="1.2.840.10008.5.1.4.1.1.2",
+            affected_sop_instance_uid="1.2.3",
+            priority=Priority.HIGH,
+        ),
+        CStoreRQ(
+            message_id=4,
+            affected_sop_class_uid="1.2.840.10008.5.1.4.1.1.2",
+            affected_sop_instance_uid="1.2.3.45",
+            priority=Priority.HIGH,
+        ),
+        CStoreRSP(message_id_being_responded_to=4, status=0xB000, error_comment="odd"),
+    ]
+    for message in samples * 2:  # the second round hits the cache
+        assert encode_message(message) == messages._encode_uncached(message)
+        assert type(decode_message(encode_message(message))) is type(message)
+    unhashable = CStoreRSP(message_id_being_responded_to=5, status=0, offending_element=[0x10])  # type: ignore[arg-type]
+    with pytest.raises(LocalProtocolError):
+        encode_message(unhashable)

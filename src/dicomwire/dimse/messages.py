@@ -283,9 +283,86 @@ _DECODE_SLOTS: Final[Mapping[type[Any], tuple[_Slot, ...]]] = {
 }
 
 
+# The elements that change from one message to the next of a run (IDs, the instance UID):
+# everything else of a message is encoded once and its bytes reused.
+_VARYING_TAGS: Final = frozenset({0x0110, 0x0120, 0x1000})
+_CACHE_LIMIT = 256  # command sets kept per message class (error comments may vary freely)
+
+
+@record(slots=True)
+class _Plan:
+    """How to encode one message class from cached parts."""
+
+    key: Callable[[Any], Any]  # the values of the fixed elements (and has_dataset)
+    varying: tuple[_Slot, ...]  # in tag order
+    cache: dict[Any, tuple[bytes, ...]]  # key -> the fixed bytes around each varying element
+
+
+def _plan(layout: tuple[_Slot, ...]) -> _Plan:
+    names = [slot.name for slot in layout if slot.name and slot.tag not in _VARYING_TAGS]
+    return _Plan(
+        attrgetter(*names, "has_dataset"),
+        tuple(slot for slot in layout if slot.tag in _VARYING_TAGS),
+        {},
+    )
+
+
+_PLANS: Final[Mapping[type[Any], _Plan]] = {c: _plan(layout) for c, layout in _LAYOUTS.items()}
+
+
 # -- encode / decode -------------------------------------------------------------------
 def encode_message(msg: Message) -> bytes:
-    """The command set of ``msg``, ready to be fragmented into PDVs."""
+    """The command set of ``msg``, ready to be fragmented into PDVs.
+
+    The fixed elements come from a cache keyed by their values; only the message
+    IDs and the affected SOP instance UID are encoded each time.
+    """
+    plan = _PLANS.get(type(msg))
+    if plan is None:
+        raise LocalProtocolError(f"not a DIMSE message: {type(msg).__name__}")
+    key = plan.key(msg)
+    try:
+        fixed = plan.cache.get(key)
+    except TypeError:  # an unhashable value (a list for a tuple): encode it the long way
+        return _encode_uncached(msg)
+    if fixed is None:
+        fixed = _fixed_parts(msg, plan)
+        if len(plan.cache) < _CACHE_LIMIT:
+            plan.cache[key] = fixed
+    parts = [fixed[0]]
+    for slot, after in zip(plan.varying, fixed[1:], strict=True):
+        value = slot.get(msg)
+        if value is not None:
+            parts.append(slot.encode(value))
+        elif slot.required:
+            label = msg.command_field.label
+            raise LocalProtocolError(f"{label} needs {ELEMENT_BY_TAG[slot.tag].keyword}")
+        parts.append(after)
+    return with_group_length(parts)
+
+
+def _fixed_parts(msg: Message, plan: _Plan) -> tuple[bytes, ...]:
+    """The encoded fixed elements of ``msg``, split around its varying ones."""
+    runs: list[bytes] = []
+    parts: list[bytes] = []
+    for slot in _LAYOUTS[type(msg)]:
+        if slot.tag in _VARYING_TAGS:
+            runs.append(b"".join(parts))
+            parts = []
+            continue
+        value = slot.get(msg)
+        if value is not None:
+            parts.append(slot.encode(value))
+        elif slot.required:
+            label = msg.command_field.label
+            raise LocalProtocolError(f"{label} needs {ELEMENT_BY_TAG[slot.tag].keyword}")
+    runs.append(b"".join(parts))
+    assert len(runs) == len(plan.varying) + 1
+    return tuple(runs)
+
+
+def _encode_uncached(msg: Message) -> bytes:
+    """``encode_message`` without the cache (the reference the tests compare with)."""
     layout = _LAYOUTS.get(type(msg))
     if layout is None:
         raise LocalProtocolError(f"not a DIMSE message: {type(msg).__name__}")

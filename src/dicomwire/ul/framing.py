@@ -99,7 +99,11 @@ class PduReader:
             body = view[start + _HEADER : end].tobytes()
         finally:
             view.release()
-        self._start = end
+        if end == len(buffer):  # the usual case: the chunk held whole PDUs
+            buffer.clear()
+            self._start = 0
+        else:
+            self._start = end
         return decode_pdu(pdu_type, body)
 
     def _compact(self) -> None:

@@ -202,17 +202,20 @@ class UpperLayer:
         if self.state is State.STA4:
             raise LocalProtocolError("bytes received before the transport connection was open (Sta4)")
         effects: list[Effect] = []
+        reader = self._reader
         try:
-            self._reader.push(data)
+            reader.push(data)
             while not self._idle():
-                pdu = self._reader.next_pdu()
+                pdu = reader.next_pdu()
                 if pdu is None:
                     break
                 if type(pdu) is PDataTF and self.state is State.STA6:
                     # Table 9-10 cell (Evt10, Sta6) = DT-2, next state Sta6: inlined, the hot path.
                     effects.append(DataIndication(pdu.pdvs))
-                    continue
-                effects += self._run(_PDU_EVENTS[type(pdu)], pdu=pdu)
+                else:
+                    effects += self._run(_PDU_EVENTS[type(pdu)], pdu=pdu)
+                if not reader.pending:
+                    break  # the chunk held whole PDUs: no second look
         except RemoteProtocolError as exc:
             effects += self._run(Event.EVT19, str(exc))
         return effects
