@@ -7,7 +7,7 @@ PORT   ?= 11112
 # apt-get needs root; use sudo without a prompt when we are not root.
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo "sudo -n")
 
-.PHONY: run test lint format docs unit bench bench-echo bench-store bench-archive bench-retrieve bench-startup bench-many bench-index dcmtk clean
+.PHONY: run test lint format docs unit bench bench-echo bench-store bench-archive bench-retrieve bench-startup bench-many bench-index bench-ingest dcmtk clean
 
 $(STAMP): pyproject.toml
 	@[ -x $(BIN)/python ] || $(PYTHON) -m venv $(VENV)
@@ -62,7 +62,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench tools docs
 	$(BIN)/ruff format src tests bench tools docs
 
-bench: bench-echo bench-store bench-archive bench-retrieve bench-startup bench-many bench-index
+bench: bench-echo bench-store bench-archive bench-retrieve bench-startup bench-many bench-index bench-ingest
 
 bench-echo: $(STAMP) dcmtk
 	$(BIN)/python -m bench.echo
@@ -84,6 +84,9 @@ bench-many: $(STAMP) dcmtk
 
 bench-index: $(STAMP)
 	$(BIN)/python -m bench.index
+
+bench-ingest: $(STAMP) dcmtk
+	$(BIN)/python -m bench.ingest
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

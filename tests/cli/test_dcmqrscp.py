@@ -180,6 +180,7 @@ MAPPING: list[tuple[list[str], str, Any]] = [
     (["--ignore"], "ignore_store", True),
     (["--uid-padding"], "correct_uid_padding", True),
     (["--index-url", "postgresql://pacs@db/archive"], "index_url", "postgresql://pacs@db/archive"),
+    (["--workers", "3"], "workers", 3),
     (["--bit-preserving"], "stored_format.bit_preserving", True),
     (["+B", "--normal"], "stored_format.bit_preserving", False),
     (["--write-dataset"], "stored_format.write_file", False),
@@ -344,6 +345,11 @@ ERRORS: list[tuple[list[str], str]] = [
     (["0"], "Invalid parameter value 0 (underflow)"),
     (["70000"], "Invalid parameter value 70000 (overflow)"),
 ]  # fmt: skip
+# The same for our own options (DCMTK has none of them to compare with).
+OUR_ERRORS: list[tuple[list[str], str]] = [
+    (["--workers", "0"], "Invalid value for option --workers (underflow: 0)"),
+    (["--workers", "2", "-s"], "--workers not allowed with --single-process"),
+]
 # Command lines DCMTK accepts: they get as far as reading the (missing) configuration file.
 ACCEPTED: list[list[str]] = [
     ["+B", "-B", "+te"],
@@ -359,7 +365,9 @@ ACCEPTED: list[list[str]] = [
 ]
 
 
-@pytest.mark.parametrize(("args", "line"), ERRORS, ids=lambda v: " ".join(v) if isinstance(v, list) else "")
+@pytest.mark.parametrize(
+    ("args", "line"), ERRORS + OUR_ERRORS, ids=lambda v: " ".join(v) if isinstance(v, list) else ""
+)
 def test_dependency_errors(capsys: pytest.CaptureFixture[str], args: list[str], line: str) -> None:
     code, out, err = ours(capsys, "-c", "missing.cfg", *args)
     assert code == 1
@@ -368,7 +376,7 @@ def test_dependency_errors(capsys: pytest.CaptureFixture[str], args: list[str], 
     assert err.splitlines()[2] == f"dcmqrscp: {tool.build_parser().description}"
 
 
-@pytest.mark.parametrize("args", ACCEPTED, ids=" ".join)
+@pytest.mark.parametrize("args", [*ACCEPTED, ["--workers", "1", "-s"], ["--workers", "4"]], ids=" ".join)
 def test_accepted_command_lines_reach_the_configuration(
     capsys: pytest.CaptureFixture[str], args: list[str]
 ) -> None:

@@ -2,7 +2,8 @@
 
 An index location is a SQLAlchemy URL or a plain file name (an SQLite file):
 
-* ``sqlite:///path/index.sqlite`` or ``path/index.sqlite``: SQLite, one process per host.
+* ``sqlite:///path/index.sqlite`` or ``path/index.sqlite``: SQLite, one process per host (or the
+  workers of one dcmqrscp: :mod:`dicomwire.archive.locks`).
 * ``postgresql+psycopg://user:password@host:5432/database`` (``postgresql://`` and
   ``postgres://`` mean the same; the driver is psycopg 3, ``pip install
   'dicomwire[postgresql]'``): one index that several processes and hosts share.

@@ -104,3 +104,7 @@ class ArchiveOptions:
     identity: IdentityPolicy | None = None
     # TLS for every association, incoming and to C-MOVE destinations; None: plain TCP
     tls: TLSSettings | None = None
+    # how many processes of this host serve the archive together on one port (dcmqrscp
+    # --workers); above 1 they share an SQLite index too, with its locks in files beside it
+    # (archive.locks).  A PostgreSQL index is shared by every process of every host anyway.
+    workers: int = 1

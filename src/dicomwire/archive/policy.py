@@ -87,11 +87,14 @@ class AssociationPolicy:
     """The archive's ``check`` and ``supported_for`` (see the module)."""
 
     def __init__(
-        self, config: ArchiveConfig, options: ArchiveOptions, storing: Callable[[str], bool]
+        self,
+        config: ArchiveConfig,
+        options: ArchiveOptions,
+        storing: Callable[[AAssociateRQ, str], bool],
     ) -> None:
         self.config = config
         self.options = options
-        self.storing = storing  # is another association storing for this AE title?
+        self.storing = storing  # is another association storing for this AE title (request, AE title)?
         self.storage_classes = _storage_classes()
         switched_on = {
             PATIENT_ROOT.name: options.patient_root,
@@ -141,7 +144,9 @@ class AssociationPolicy:
         if area.access.can_read:
             supported.update(self.query)
             supported.update(self._retrieval(request))
-        if area.access.can_write and not (self.options.no_parallel_store and self.storing(area.ae_title)):
+        if area.access.can_write and not (
+            self.options.no_parallel_store and self.storing(request, area.ae_title)
+        ):
             supported.update(self.storage)
         elif area.access.can_read and self.gets:
             supported.update(self._get_storage(request))

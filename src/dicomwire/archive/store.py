@@ -17,6 +17,17 @@ Quotas follow dcmqrscp: an instance larger than ``max_bytes_per_study`` is refus
 (0xA700); one that would make its study exceed it deletes the study's oldest
 instances first; a new study beyond ``max_studies`` deletes the least recently
 stored studies, files and rows together.
+
+Several threads, and several processes (the archive's workers, other hosts on one
+PostgreSQL index), may store into one area at once (:mod:`dicomwire.archive.locks`): the
+quota decision, the index row and the rename of an instance happen under its study's lock,
+and for a new study under the area's lock too (``max_studies``), so that two stores never
+both count the same room or both make it; stores into other studies go on meanwhile.  A
+study that a new one would push out is skipped while another store holds it (it is not the
+least recently stored any more).  ``Index.claim`` keeps two stores of one SOP Instance UID
+apart on PostgreSQL.  On SQLite, which has one writer at a time anyway, a store places its
+instance holding the index's writer lock: the next one is woken the moment it is free, where
+SQLite's own wait for its write lock sleeps milliseconds at a time.
 """
 
 from __future__ import annotations
@@ -29,7 +40,8 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Final
 
@@ -41,6 +53,7 @@ from dicomwire import uids
 from dicomwire.archive.config import ArchiveConfig, StorageArea
 from dicomwire.archive.database import describe_error
 from dicomwire.archive.index import Claim, Index, InstanceRecord, InvalidInstance
+from dicomwire.archive.locks import SQLITE_WRITER, Held, SharedLocks, area_lock, study_lock
 from dicomwire.archive.options import ArchiveOptions, StoredFormat
 from dicomwire.archive.output import needs_rewrite, rewrite
 from dicomwire.dimse import status
@@ -66,6 +79,11 @@ log = logging.getLogger("dicomwire.archive")
 _AS_RECEIVED: Final = StoredFormat()
 #: A temporary file in an area that other processes share is theirs while written to this recently.
 STALE_TEMP_SECONDS: Final = 3600.0
+# studies a store may find held by other stores when it makes room: looked past
+_BUSY_STUDIES: Final = 64
+# stores placing at once in a process: each holds up to 2 connections of the index's pool
+# (the claim, a query) and 2 of the locks' (study, area): neither may run out
+_PLACING: Final = 8
 _REQUIRED: Final = (("StudyInstanceUID", "0020,000D"), ("SeriesInstanceUID", "0020,000E"))
 
 
@@ -95,14 +113,16 @@ class ArchiveStore:
         options: ArchiveOptions,
         *,
         on_stored: Callable[[StoredInstance], None] | None = None,
+        locks: SharedLocks | None = None,
     ) -> None:
         self.index = index
         self.config = config
         self.options = options
         self.on_stored = on_stored
+        # shared with the archive's other processes, else this process's threads only
+        self.locks = locks if locks is not None else SharedLocks()
         self._pending = PendingSinks()
-        # quota decisions and renames of one area happen one at a time (threads)
-        self._locks = {title: threading.Lock() for title in config.areas}
+        self._placing = threading.BoundedSemaphore(_PLACING)
 
     # -- receiving -------------------------------------------------------------------------------
     def open_sink(self, request: CStoreRQ, info: AssociationInfo) -> DatasetSink:
@@ -167,8 +187,7 @@ class ArchiveStore:
         temp, relative = sink.temp_path, sink.relative_path
         assert temp is not None and relative is not None
         try:
-            with self._locks[area.ae_title]:
-                outcome = self._commit(area, temp, relative, sink.info.transfer_syntax)
+            outcome = self._commit(area, temp, relative, sink.info.transfer_syntax)
         finally:
             _remove(temp)
         sink.committed()
@@ -200,14 +219,41 @@ class ArchiveStore:
         """
         size = os.path.getsize(temp)
         try:
-            refusal = self._check_quota(area, dataset, size)
-            if refusal is not None:
-                return self._failed(area, status.OUT_OF_RESOURCES, refusal)
-            with self.index.claim(area.ae_title, str(dataset.SOPInstanceUID)) as claim:
-                return self._index_and_rename(area, claim, dataset, temp, relative, transfer_syntax, size)
+            with self._placing, self._holding(area, dataset) as holds:
+                refusal = self._check_quota(area, dataset, size, holds)
+                if refusal is not None:
+                    return self._failed(area, status.OUT_OF_RESOURCES, refusal)
+                with self.index.claim(area.ae_title, str(dataset.SOPInstanceUID)) as claim:
+                    outcome = self._index_and_rename(
+                        area, claim, dataset, temp, relative, transfer_syntax, size
+                    )
         except sa.exc.SQLAlchemyError as exc:  # before the row was committed: nothing changed
             message = f"cannot index the received object: {describe_error(exc)}"
             return self._failed(area, status.OUT_OF_RESOURCES, message)
+        except (TimeoutError, OSError) as exc:  # a lock could not be had: nothing changed
+            return self._failed(area, status.OUT_OF_RESOURCES, f"cannot store the received object: {exc}")
+        if outcome.status == status.SUCCESS:
+            try:
+                _fsync_directory(area.path)  # outside the locks: the rename is what they order
+            except OSError as exc:
+                return self._failed(area, status.OUT_OF_RESOURCES, f"cannot store the received object: {exc}")
+        return outcome
+
+    @contextmanager
+    def _holding(self, area: StorageArea, dataset: Dataset) -> Iterator[list[Held]]:
+        """The instance's study (with a quota) and, on SQLite, the index's writes to
+        ourselves, among this process's threads and the archive's processes; the list the
+        quota check adds the area's lock to (given back with the others)."""
+        holds: list[Held] = []
+        try:
+            if area.quota is not None:
+                holds.append(self.locks.acquire(study_lock(area.ae_title, str(dataset.StudyInstanceUID))))
+            if not self.index.shared:  # one writer at a time, woken at once (SQLite's busy wait sleeps)
+                holds.append(self.locks.acquire(SQLITE_WRITER))
+            yield holds
+        finally:
+            for held in reversed(holds):
+                self.locks.release(held)
 
     def _index_and_rename(
         self,
@@ -229,7 +275,6 @@ class ArchiveStore:
             return self._failed(area, status.OUT_OF_RESOURCES, message)
         try:
             os.replace(temp, target)
-            _fsync_directory(area.path)
         except OSError as exc:
             if replaced is None:  # take the new row back; a replaced one keeps its old file
                 claim.remove_paths([relative])
@@ -259,8 +304,9 @@ class ArchiveStore:
         _remove(temp)
         return path, written
 
-    def _check_quota(self, area: StorageArea, dataset: Dataset, size: int) -> str | None:
-        """Make room as dcmqrscp does; the reason to refuse, or None.
+    def _check_quota(self, area: StorageArea, dataset: Dataset, size: int, holds: list[Held]) -> str | None:
+        """Make room as dcmqrscp does; the reason to refuse, or None.  Called holding the
+        study's lock; for a new study takes the area's too (into ``holds``).
 
         An instance larger than the byte quota on its own is refused.  Otherwise the
         study's oldest instances are deleted until the new one fits (an instance stored
@@ -276,6 +322,7 @@ class ArchiveStore:
         stored = self.index.study_size(area.ae_title, study_uid)
         if stored + size <= quota.max_bytes_per_study:  # the common case: one SUM, no rows read
             if stored == 0:
+                holds.append(self.locks.acquire(area_lock(area.ae_title)))
                 self._make_room_for_a_study(area, quota.max_studies)
             return None
         records = sorted(self._study_records(area, study_uid), key=lambda r: (r.stored_at, r.path))
@@ -296,9 +343,22 @@ class ArchiveStore:
         return None
 
     def _make_room_for_a_study(self, area: StorageArea, max_studies: int) -> None:
+        """Delete the least recently stored studies beyond ``max_studies - 1``, skipping one
+        that a store holds right now (never waited for: that store may wait for the area)."""
         surplus = self.index.study_count(area.ae_title) + 1 - max_studies
-        for old in self.index.oldest_studies(area.ae_title, limit=max(surplus, 0)):
-            self._delete_study(area, old)
+        if surplus <= 0:
+            return
+        for old in self.index.oldest_studies(area.ae_title, limit=surplus + _BUSY_STUDIES):
+            held = self.locks.try_wait(study_lock(area.ae_title, old))
+            if held is None:
+                continue
+            try:
+                self._delete_study(area, old)
+            finally:
+                self.locks.release(held)
+            surplus -= 1
+            if surplus == 0:
+                return
 
     def _study_records(self, area: StorageArea, study_uid: str) -> list[InstanceRecord]:
         query = Dataset()

@@ -60,6 +60,7 @@ __all__ = [
     "Handler",
     "RequestCheck",
     "Server",
+    "listen",
     "negotiate",
 ]
 
@@ -224,6 +225,29 @@ class AssociationLog:
 _LIBRARY_LOG: Final = AssociationLog()
 
 
+def listen(host: str | None, port: int) -> list[socket.socket]:
+    """Listening sockets for ``host``:``port`` as :meth:`Server.start` would open them (one
+    per address: ``None`` is every interface, IPv4 and IPv6), for a server whose processes
+    share them (each passes them to ``Server.start(sockets=...)``).  Raises ``OSError``."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    sockets: list[socket.socket] = []
+    try:
+        for family, kind, proto, _name, address in dict.fromkeys(infos):
+            sock = socket.socket(family, kind, proto)
+            sockets.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind(address)
+            sock.listen(_LISTEN_BACKLOG)
+            sock.setblocking(False)
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
+
+
 class Server:
     """An association acceptor.
 
@@ -250,17 +274,27 @@ class Server:
         self._observer = observer
         self.events: AssociationEvents = events if events is not None else AssociationLog()
         self._server: asyncio.Server | None = None
+        self._more_servers: list[asyncio.Server] = []  # more shared sockets (IPv4 and IPv6)
         self._tasks: set[asyncio.Task[None]] = set()
         self._active = 0
         self._waiting: dict[Association, None] = {}  # insertion order = oldest first
         self._handshaking: dict[TLSConnection, None] = {}  # oldest first
         self.associations_served = 0
 
-    async def start(self, host: str | None, port: int) -> None:
+    async def start(self, host: str | None, port: int, *, sockets: Sequence[socket.socket] = ()) -> None:
+        """Listen on ``host``:``port``, or serve on ``sockets`` (from :func:`listen`, perhaps
+        shared with other processes: then ``host`` and ``port`` are not used)."""
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            self._new_connection, host, port, reuse_address=True, backlog=_LISTEN_BACKLOG
-        )
+        if not sockets:
+            self._server = await loop.create_server(
+                self._new_connection, host, port, reuse_address=True, backlog=_LISTEN_BACKLOG
+            )
+            return
+        servers = [
+            await loop.create_server(self._new_connection, sock=sock, backlog=_LISTEN_BACKLOG)
+            for sock in sockets
+        ]
+        self._server, self._more_servers = servers[0], servers[1:]
 
     @property
     def port(self) -> int:
@@ -273,15 +307,17 @@ class Server:
 
     async def close(self, *, abort_active: bool = True) -> None:
         """Stop listening; abort (or wait for) the associations still open."""
-        if self._server is not None:
-            self._server.close()
+        for server in (self._server, *self._more_servers):
+            if server is not None:
+                server.close()
         tasks = list(self._tasks)
         if abort_active:
             for task in tasks:
                 task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if self._server is not None:
-            await self._server.wait_closed()
+        for server in (self._server, *self._more_servers):
+            if server is not None:
+                await server.wait_closed()
 
     def _new_connection(self) -> asyncio.BaseProtocol:
         if self._ssl is None:
@@ -378,6 +414,8 @@ class Server:
             (events if isinstance(events, AssociationLog) else _LIBRARY_LOG).failed(assoc, exc)
         except Exception:
             log.exception("unexpected error while serving an association")
+        finally:
+            self.release(assoc)
         # Also when the association already ended: a request rejected by negotiate() as
         # invalid, for one, would otherwise stay open in Sta3 with no timer running.
         assoc.abort()
@@ -385,6 +423,15 @@ class Server:
     def serving_slot(self) -> contextlib.AbstractAsyncContextManager[None]:
         """Entered around the whole of each connection (subclasses may queue them)."""
         return contextlib.nullcontext()
+
+    async def admit(self, assoc: Association) -> bool:
+        """May ``assoc`` (its request just received) be negotiated, or is it one too many
+        (rejected transiently)?  Subclasses may count against a limit shared with other
+        processes; whatever they take for it they give back in :meth:`release`."""
+        return self._active < self.settings.max_associations
+
+    def release(self, assoc: Association) -> None:
+        """Called once for every connection when its association is over (or never began)."""
 
     def association_started(self, assoc: Association) -> None:
         """Called once an association is accepted, before its first message (subclasses)."""
@@ -408,7 +455,7 @@ class Server:
         self._waiting.pop(assoc, None)
         assoc.peer_hostname = await self._peer_name(assoc.peer_address[0])
         self.events.received(assoc, request)
-        if self._active >= self.settings.max_associations:
+        if not await self.admit(assoc):
             busy = AAssociateRJ(
                 RejectResult.TRANSIENT,
                 RejectSource.SERVICE_PROVIDER_PRESENTATION,

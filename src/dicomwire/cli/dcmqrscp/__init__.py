@@ -42,6 +42,10 @@ Deliberate differences:
   directory`` (likewise for a file that is not a directory, or one without the access the
   area needs).  A configuration without AETable is refused too (DCMTK rejects every
   association).
+* ``--workers n`` (ours; DCMTK forks a process per association): n processes serve the one
+  port, under a supervisor that starts again one that dies (:mod:`.workers`); what the whole
+  archive counts (MaxAssociations, ``--no-parallel-store``, quotas) is shared among them
+  (:mod:`dicomwire.archive.locks`).  Not with ``-s``.
 * ``-s`` serves one association at a time and does not crash (DCMTK 3.6.7's does, with
   SIGSEGV, after its first association).
 * ``-xf FILE IN OUT`` (:mod:`.profiles`): read while the command line is checked, as DCMTK
@@ -59,6 +63,9 @@ Deliberate differences:
 """
 
 from __future__ import annotations
+
+import functools
+import sys
 
 from dicomwire.cli.dcmqrscp.mapping import archive_config, archive_options, stored_format
 from dicomwire.cli.dcmqrscp.parser import DEFAULT_CONFIG_FILE, EXIT_UNSUPPORTED, PROG, build_parser
@@ -82,4 +89,5 @@ __all__ = [
 
 
 def main(argv: list[str] | None = None) -> int:
-    return options.run_tool(build_parser(), run, argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)  # --workers starts each worker with them
+    return options.run_tool(build_parser(), functools.partial(run, argv=arguments), argv)

@@ -48,7 +48,7 @@ def archive_options(ns: argparse.Namespace, config: ArchiveConfig) -> ArchiveOpt
     query/retrieve too): the compressed syntax a ``+x`` option names comes first, so
     ``accepted_compressed`` stays empty.  ``-pdu`` overrides the file's MaxPDUSize.  The
     ``-xf`` incoming profile (read by the parser) gives ``profile``; ``--index-url`` (ours)
-    gives ``index_url``.
+    gives ``index_url``, ``--workers`` (ours) ``workers``.
     """
     return ArchiveOptions(
         single_process=bool(ns.single_process),
@@ -75,6 +75,7 @@ def archive_options(ns: argparse.Namespace, config: ArchiveConfig) -> ArchiveOpt
         correct_uid_padding=bool(ns.uid_padding),
         stored_format=stored_format(ns),
         index_url=ns.index_url or None,  # wins over the file's IndexURL (see Archive)
+        workers=int(ns.workers),
     )
 
 

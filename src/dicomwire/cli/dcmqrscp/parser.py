@@ -111,6 +111,17 @@ def _add_database_options(p: options.DcmtkParser) -> None:
         default=False,
     )
     add(None, "--fork", "one child process per association (default)", dest="single_process", const=False)
+    # dicomwire's own: several processes of the archive, each serving many associations
+    p.add_group("worker options (dicomwire)")
+    add(
+        None,
+        "--workers",
+        "serve with n processes on the one port\n(default: 1)",
+        dest="workers",
+        type=options.Integer(1),
+        metavar="[n]umber",
+        default=1,
+    )
     p.add_group("database options")
     p.add_subgroup("association negotiation")
     for long, text in _FLAGS:
@@ -280,6 +291,11 @@ def _write_xfer(ns: argparse.Namespace, given: Sequence[str]) -> None:
         conflict(name, ACCEPTANCE_BY_OPTION[ns.preference].long, compressed)
 
 
+def _workers(ns: argparse.Namespace, given: Sequence[str]) -> None:
+    """--workers (ours): several processes cannot serve one association at a time."""
+    conflict("--workers", "--single-process", ns.workers > 1 and ns.single_process)
+
+
 def _encoding(ns: argparse.Namespace, given: Sequence[str]) -> None:
     for block in NOT_WHEN_BIT_PRESERVING:
         for name in processed(given, block):
@@ -294,4 +310,5 @@ _STEPS: Final[tuple[Callable[[argparse.Namespace, Sequence[str]], None], ...]] =
     check_padding,
     check_compression_level,
     check_identity_options,  # dicomwire's own, last
+    _workers,
 )

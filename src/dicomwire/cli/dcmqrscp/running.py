@@ -21,6 +21,7 @@ from typing import Final
 
 from dicomwire.archive.config import DEFAULT_MOVE_DESTINATION, ArchiveConfig, StorageArea, default_config
 from dicomwire.archive.service import Archive, IndexUnavailable
+from dicomwire.cli.dcmqrscp import workers
 from dicomwire.cli.dcmqrscp.mapping import archive_config, archive_options
 from dicomwire.cli.dcmqrscp.parser import DEFAULT_CONFIG_FILE, EXIT_UNSUPPORTED, PROG, build_parser
 from dicomwire.cli.dcmqrscp.profiles import negotiates_beyond_contexts
@@ -35,6 +36,7 @@ from dicomwire.dcmtk.qrconfig import (
     load_qrconfig,
 )
 from dicomwire.dcmtk.qrlog import DcmqrscpAssociationLog, DcmqrscpMessageLog
+from dicomwire.net.server import listen
 from dicomwire.services.identity import UsersFileError
 from dicomwire.ul.identity import IdentityPolicy
 
@@ -208,7 +210,7 @@ def hand_over_index(archive: Archive, config: ArchiveConfig) -> None:
     uid = _user_id(config.user_name)
     gid = _group_id(config.group_name) if config.group_name else -1
     database = location[len(prefix) :]
-    for path in (database, f"{database}-wal", f"{database}-shm"):
+    for path in (database, f"{database}-wal", f"{database}-shm", f"{database}-locks"):
         with contextlib.suppress(FileNotFoundError):
             os.chown(path, uid, gid)
 
@@ -274,7 +276,10 @@ def _archive(
         raise _fatal(f"bad config file: {config.source}: {exc}") from None
 
 
-async def _run(ns: argparse.Namespace, log: logging.Logger) -> int:
+async def _run(ns: argparse.Namespace, log: logging.Logger, argv: Sequence[str]) -> int:
+    role = workers.worker_role()
+    if role is not None:
+        workers.die_with_parent(role)
     configuration = load_configuration(ns)
     config = archive_config(ns, configuration.config)
     check_storage_areas(config, create=configuration.builtin)
@@ -282,6 +287,10 @@ async def _run(ns: argparse.Namespace, log: logging.Logger) -> int:
     port = listen_port(ns, config)
     identity = load_identity(ns)
     archive = _archive(config, ns, log, identity)
+    if role is not None:
+        return await _serve_as_worker(archive, config, role, log)
+    if archive.options.workers > 1:
+        return await _supervise(archive, configuration, port, argv, log)
     try:
         await _start(archive, port, log)
         hand_over_index(archive, config)
@@ -297,6 +306,59 @@ async def _run(ns: argparse.Namespace, log: logging.Logger) -> int:
     return options.EXIT_NO_ERROR
 
 
+async def _supervise(
+    archive: Archive, configuration: Configuration, port: int, argv: Sequence[str], log: logging.Logger
+) -> int:
+    """--workers n: listen, prepare the index once, start and keep the workers (see .workers)."""
+    if not workers.supported():
+        raise _fatal("--workers needs Linux (a process descriptor per worker)", EXIT_UNSUPPORTED)
+    if archive.index_location == "sqlite://":
+        raise _fatal("--workers needs an index its processes can share: an SQLite file or PostgreSQL")
+    if archive.options.index_url or archive.config.index_url:
+        log.info("index database: %s", archive.index_shown)
+    try:
+        sockets = listen(None, port)
+    except OSError as exc:
+        raise listen_failure(exc, port) from None
+    try:
+        try:
+            await archive.prepare()
+        except IndexUnavailable as exc:
+            raise _fatal(str(exc)) from None
+        finally:
+            hand_over_index(archive, archive.config)
+            await archive.close()  # each worker opens its own
+
+        def ready() -> None:
+            if configuration.builtin:
+                log.warning("%s", builtin_banner(archive, port))
+
+        supervisor = workers.Supervisor(argv, sockets, archive.options.workers, log)
+        return await supervisor.run(ready)
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+async def _serve_as_worker(
+    archive: Archive, config: ArchiveConfig, role: workers.WorkerRole, log: logging.Logger
+) -> int:
+    """One of the supervisor's workers: serve on the inherited sockets until signalled."""
+    served = 0
+    try:
+        try:
+            await archive.start(None, 0, sockets=workers.inherited_sockets(role), reconcile=False)
+        except IndexUnavailable as exc:
+            raise _fatal(str(exc)) from None
+        drop_privileges(config)
+        await options.serve_until_signalled(archive.serve_forever, lambda: workers.report_ready(role))
+        served = archive.server.associations_served if archive.server is not None else 0
+    finally:
+        await archive.close()
+    log.info("worker %d (pid %d) stops, %d associations served", role.number, os.getpid(), served)
+    return options.EXIT_NO_ERROR
+
+
 def _emit(lines: Sequence[str], log: logging.Logger) -> None:
     for line in lines:
         if line.startswith(_FATAL):
@@ -306,12 +368,16 @@ def _emit(lines: Sequence[str], log: logging.Logger) -> None:
             sys.stderr.flush()
 
 
-async def run(ns: argparse.Namespace) -> int:
-    """dcmqrscp: load the configuration, start the archive, serve until signalled."""
+async def run(ns: argparse.Namespace, argv: Sequence[str] | None = None) -> int:
+    """dcmqrscp: load the configuration, start the archive, serve until signalled.
+
+    ``argv`` (the command line, default ``sys.argv[1:]``) is what ``--workers`` starts each
+    worker with."""
     log = app_logger(PROG)
-    log.debug("%s\n", build_parser().banner())
+    if workers.worker_role() is None:
+        log.debug("%s\n", build_parser().banner())
     try:
-        return await _run(ns, log)
+        return await _run(ns, log, sys.argv[1:] if argv is None else argv)
     except StartupError as exc:
         _emit(exc.lines, log)
         return exc.exit_code
