@@ -331,14 +331,22 @@ def encode_message(msg: Message) -> bytes:
             plan.cache[key] = fixed
     parts = [fixed[0]]
     for slot, after in zip(plan.varying, fixed[1:], strict=True):
-        value = slot.get(msg)
-        if value is not None:
-            parts.append(slot.encode(value))
-        elif slot.required:
-            label = msg.command_field.label
-            raise LocalProtocolError(f"{label} needs {ELEMENT_BY_TAG[slot.tag].keyword}")
+        encoded = _element(slot, msg)
+        if encoded is not None:
+            parts.append(encoded)
         parts.append(after)
     return with_group_length(parts)
+
+
+def _element(slot: _Slot, msg: Message) -> bytes | None:
+    """``slot``'s element of ``msg`` encoded; None when absent and optional."""
+    value = slot.get(msg)
+    if value is not None:
+        return slot.encode(value)
+    if slot.required:
+        label = msg.command_field.label
+        raise LocalProtocolError(f"{label} needs {ELEMENT_BY_TAG[slot.tag].keyword}")
+    return None
 
 
 def _fixed_parts(msg: Message, plan: _Plan) -> tuple[bytes, ...]:
@@ -350,12 +358,9 @@ def _fixed_parts(msg: Message, plan: _Plan) -> tuple[bytes, ...]:
             runs.append(b"".join(parts))
             parts = []
             continue
-        value = slot.get(msg)
-        if value is not None:
-            parts.append(slot.encode(value))
-        elif slot.required:
-            label = msg.command_field.label
-            raise LocalProtocolError(f"{label} needs {ELEMENT_BY_TAG[slot.tag].keyword}")
+        encoded = _element(slot, msg)
+        if encoded is not None:
+            parts.append(encoded)
     runs.append(b"".join(parts))
     assert len(runs) == len(plan.varying) + 1
     return tuple(runs)
@@ -368,12 +373,9 @@ def _encode_uncached(msg: Message) -> bytes:
         raise LocalProtocolError(f"not a DIMSE message: {type(msg).__name__}")
     parts = []
     for slot in layout:
-        value = slot.get(msg)
-        if value is not None:
-            parts.append(slot.encode(value))
-        elif slot.required:
-            label = msg.command_field.label
-            raise LocalProtocolError(f"{label} needs {ELEMENT_BY_TAG[slot.tag].keyword}")
+        encoded = _element(slot, msg)
+        if encoded is not None:
+            parts.append(encoded)
     return with_group_length(parts)
 
 
