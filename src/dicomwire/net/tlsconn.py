@@ -143,22 +143,28 @@ class TLSConnection(asyncio.Protocol):
 
     # -- after the handshake ----------------------------------------------------------------
     def _deliver(self) -> None:
-        """Pass every complete record's plaintext to the protocol."""
+        """Pass the plaintext of every complete record to the protocol, in one call: a record
+        holds at most 16 KiB, and the association's cost is per call, not per byte."""
         assert self._app is not None
+        chunks: list[bytes] = []
+        failed = False
         while True:
             try:
                 chunk = self._tls.read(_READ_SIZE)
-            except ssl.SSLWantReadError:
-                break
-            except ssl.SSLZeroReturnError:  # close_notify
+            except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):  # more to come; close_notify
                 break
             except ssl.SSLError:
-                if self._raw is not None:
-                    self._raw.abort()
-                return
+                failed = True
+                break
             if not chunk:
                 break
-            self._app.data_received(chunk)
+            chunks.append(chunk)
+        if chunks:
+            self._app.data_received(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+        if failed:
+            if self._raw is not None:
+                self._raw.abort()
+            return
         self._flush()  # key updates, session tickets
 
     def encrypt(self, data: bytes | bytearray | memoryview) -> None:
