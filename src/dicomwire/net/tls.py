@@ -375,14 +375,14 @@ def _load_chain(
             raise TLSSetupError(
                 f"private key {key_name} does not match certificate {cert_name}", what="key mismatch"
             ) from exc
-        what = "certificate" if _certificate_unreadable(context, cert_file) else "private key"
+        what = "certificate" if _certificate_unreadable(cert_file) else "private key"
         path = cert_name if what == "certificate" else key_name
         raise TLSSetupError(f"cannot load {what} from {path}: {reason}", what=what, path=path) from exc
     except OSError as exc:
         raise TLSSetupError(f"cannot load private key: {_reason(exc)}", what="private key") from exc
 
 
-def _certificate_unreadable(context: ssl.SSLContext, cert_file: str) -> bool:
+def _certificate_unreadable(cert_file: str) -> bool:
     probe = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     try:
         probe.load_verify_locations(cafile=cert_file)

@@ -510,14 +510,13 @@ def _rsa_key_transport(name: str) -> bool:
 
 
 def _dcmtk_line(exc: TLSSetupError, ns: argparse.Namespace) -> str:
+    """DCMTK's fatal line for what could not be set up (ours where DCMTK has none)."""
     key, cert = ns.tls_keys if ns.tls_keys else ("", "")
     if exc.what == "private key" or (exc.what == "certificate" and exc.path == key):
         return _KEY_FAILED.format(key=key)
     if exc.what in ("certificate", "key mismatch"):
         # DCMTK ignores a certificate it cannot load; the key check then fails.
         return _MISMATCH.format(key=key, cert=cert)
-    if exc.what == "ciphersuite":
-        return str(exc)
     return str(exc)
 
 
