@@ -196,3 +196,17 @@ def stop_forking(proc: subprocess.Popen[bytes], grace: float = 5.0) -> None:
                     os.kill(kid, signal.SIGKILL)
                 killed, deadline = True, time.monotonic() + grace
             time.sleep(0.005)
+
+
+def status_kb(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM of ``pid`` in kB (empty once it has gone)."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return {}
+    values: dict[str, int] = {}
+    for line in text.splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            values[key] = int(rest.split()[0])
+    return values

@@ -62,6 +62,7 @@ from bench._peers import (
     children,
     free_port,
     have_dcmtk,
+    status_kb,
     stop_forking,
     wait_listening,
 )
@@ -139,19 +140,6 @@ def tree_cpu(pid: int) -> float:
         return 0.0
     total = sum(int(fields[index]) for index in (11, 12, 13, 14)) / CLK_TCK
     return total + sum(own_cpu(child) for child in children(pid))
-
-
-def status_kb(pid: int) -> dict[str, int]:
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return {}
-    values: dict[str, int] = {}
-    for line in text.splitlines():
-        key, _, rest = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            values[key] = int(rest.split()[0])
-    return values
 
 
 def machine_ticks() -> tuple[int, int]:

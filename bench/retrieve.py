@@ -54,7 +54,7 @@ from typing import Final
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import UID, generate_uid
 
-from bench._peers import DCMTK_ENV, PYTHON, ROOT, free_port, have_dcmtk, wait_for, wait_listening
+from bench._peers import DCMTK_ENV, PYTHON, ROOT, free_port, have_dcmtk, status_kb, wait_for, wait_listening
 from bench.archive import stop, stored_files
 from dicomwire import uids
 
@@ -258,20 +258,6 @@ def load(archive: Archive, inputs: Inputs, timeout: float) -> None:
 
 
 # -- memory ---------------------------------------------------------------------------------------
-
-
-def status_kb(pid: int) -> dict[str, int]:
-    """VmRSS and VmHWM of ``pid`` in kB (empty once it has gone)."""
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return {}
-    values: dict[str, int] = {}
-    for line in text.splitlines():
-        key, _, rest = line.partition(":")
-        if key in ("VmRSS", "VmHWM"):
-            values[key] = int(rest.split()[0])
-    return values
 
 
 def children(pid: int) -> list[int]:
