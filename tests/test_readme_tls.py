@@ -7,7 +7,6 @@ The commands are read from the README's ``sh tls`` block; only the port, ``local
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
@@ -19,7 +18,7 @@ from typing import Final
 import pydicom
 import pytest
 
-from ports import accepting, free_port
+from ports import free_port, serving
 
 ROOT: Final = Path(__file__).resolve().parents[1]
 BIN: Final = Path(sys.executable).parent
@@ -69,21 +68,8 @@ def test_the_readme_tls_walkthrough(tmp_path: Path) -> None:
     for command in setup:
         done = shell(command)
         assert done.returncode == 0, (command, done.stderr)
-    server = subprocess.Popen(
-        filled(server_line).removesuffix("&").split(),
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        for _ in range(1000):  # polling a foreign process's port: there is no event to wait on
-            assert server.poll() is None, server.communicate()[1]
-            if accepting(port):
-                break
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                server.wait(0.02)
+    archive = filled(server_line).removesuffix("&").split()
+    with serving(archive, port, env=env, cwd=tmp_path):
         outputs = {}
         for command in clients:
             done = shell(filled(command))
@@ -93,6 +79,3 @@ def test_the_readme_tls_walkthrough(tmp_path: Path) -> None:
         assert list(tmp_path.glob("CT.*")), "getscu stored nothing"
         plain = shell(f"echoscu -aec ARCHIVE 127.0.0.1 {port}")
         assert plain.returncode == 1  # plain TCP is refused
-    finally:
-        server.terminate()
-        server.wait(15)

@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -20,7 +20,8 @@ from typing import Final
 import pydicom
 import pytest
 
-from ports import accepting, free_port
+import ports
+from ports import free_port
 from tls_certs import PKI_PASSWORD, Pki, make_pki
 
 DCMTK: Final = Path("/usr/bin")
@@ -65,29 +66,8 @@ def theirs(tool: str) -> str:
     return str(DCMTK / tool)
 
 
-@contextlib.contextmanager
-def serving(argv: Sequence[object], port: int, cwd: Path | None = None) -> Iterator[subprocess.Popen[str]]:
-    """A server process until the block ends (its log: ``.stderr`` after it stopped)."""
-    process = subprocess.Popen(
-        [str(a) for a in argv], env=ENV, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        for _ in range(1000):  # polling a foreign process's port: there is no event to wait on
-            assert process.poll() is None, f"{argv[0]} exited early: {process.communicate()[1]}"
-            if accepting(port):
-                break
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(0.02)
-        else:
-            raise AssertionError(f"{argv[0]} does not listen on {port}")
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(15)
+def serving(argv: Sequence[object], port: int) -> contextlib.AbstractContextManager[subprocess.Popen[str]]:
+    return ports.serving(argv, port, env=ENV)
 
 
 def server_log(process: subprocess.Popen[str]) -> str:
